@@ -1,0 +1,17 @@
+"""The project's single Keras import point.
+
+transformers' TensorFlow models are tf-keras (Keras 2) models, while TensorFlow >= 2.16 ships
+Keras 3 as ``tf.keras``. Mixing the two breaks models in subtle ways, so every module imports
+``keras`` and ``tf`` from here and never from ``tensorflow.keras``.
+"""
+
+import os
+
+# Must be set before TensorFlow and transformers are imported.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+__all__ = ["tf", "keras"]

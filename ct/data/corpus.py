@@ -1,0 +1,181 @@
+"""Unlabelled text corpora for CT: text files, a JSONL field or a CSV column.
+
+CT needs only sentences (the paper trains on Wikipedia sentences). A corpus is read as a stream,
+never held in memory, so corpora larger than RAM work. Empty and whitespace-only lines are
+skipped everywhere, in validation and in training alike.
+
+Example:
+    >>> corpus = Corpus.from_patterns(["data/*.txt"])
+    >>> stats = corpus.validate(min_distinct=30)
+    >>> next(iter(corpus.iter_sentences()))
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import glob
+import json
+import logging
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from ct.errors import DataError
+from ct.resources import resolve_path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TEXT_FIELD = "text"
+_FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv"}
+
+
+@dataclasses.dataclass
+class CorpusStats:
+    """What validation found: usable sentences, distinct ones (counted up to a cap), files."""
+
+    num_sentences: int
+    num_distinct: int
+    num_files: int
+
+
+@dataclasses.dataclass
+class Corpus:
+    """A list of files read in one format.
+
+    Args:
+        files: the files, in reading order.
+        format: ``"text"`` (one sentence per line), ``"jsonl"`` or ``"csv"``.
+        text_field: JSONL key or CSV column that holds the sentence.
+    """
+
+    files: list[Path]
+    format: str = "text"
+    text_field: str = DEFAULT_TEXT_FIELD
+
+    @classmethod
+    def from_patterns(cls, patterns: Sequence[str], format: str = "auto",
+                      text_field: Optional[str] = None) -> "Corpus":
+        """Expands paths and globs (sorted, so the order is reproducible).
+
+        Raises:
+            DataError: a pattern that matches no file, or files of mixed formats with ``auto``.
+        """
+        files: list[Path] = []
+        for pattern in patterns:
+            resolved = resolve_path(pattern)
+            if glob.has_magic(resolved):
+                matches = [Path(m) for m in sorted(glob.glob(resolved)) if Path(m).is_file()]
+                if not matches:
+                    raise DataError(f"corpus glob {pattern} matches no file")
+            else:
+                path = Path(resolved)
+                if path.is_dir():
+                    raise DataError(f"corpus path {pattern} is a directory; give files or a "
+                                    f"glob such as {pattern.rstrip('/')}/*.txt")
+                if not path.exists():
+                    raise DataError(f"corpus file not found: {pattern}")
+                matches = [path]
+            files.extend(matches)
+        if format == "auto":
+            formats = {_FORMAT_BY_SUFFIX.get(f.suffix.lower(), "text") for f in files}
+            if len(formats) > 1:
+                raise DataError("corpus files have mixed formats "
+                                f"({', '.join(sorted(formats))}); set corpus_format")
+            format = formats.pop()
+        return cls(files=files, format=format, text_field=text_field or DEFAULT_TEXT_FIELD)
+
+    def iter_sentences(self) -> Iterator[str]:
+        """Yields every non-empty sentence, stripped, file after file.
+
+        Raises:
+            DataError: undecodable bytes or malformed records, naming file and line.
+        """
+        reader = {"text": self._text_lines, "jsonl": self._jsonl_texts,
+                  "csv": self._csv_texts}[self.format]
+        for path in self.files:
+            for text in reader(path):
+                text = text.strip()
+                if text:
+                    yield text
+
+    def validate(self, min_distinct: int, distinct_cap: int = 100_000) -> CorpusStats:
+        """Reads the whole corpus once and checks it can feed training.
+
+        Args:
+            min_distinct: distinct sentences one batch needs.
+            distinct_cap: stop collecting distinct sentences past this many (bounded memory).
+
+        Raises:
+            DataError: unreadable, empty or too small a corpus, or bad bytes/records.
+        """
+        count, distinct = 0, set()
+        for sentence in self.iter_sentences():
+            count += 1
+            if len(distinct) < distinct_cap:
+                distinct.add(sentence)
+        names = ", ".join(str(f) for f in self.files[:3]) + (" ..." if len(self.files) > 3 else "")
+        if count == 0:
+            raise DataError(f"corpus {names} is empty: no non-blank lines")
+        if len(distinct) < min_distinct:
+            raise DataError(
+                f"corpus {names} has only {len(distinct)} distinct sentences; one CT batch "
+                f"needs {min_distinct} (lower batch_size or num_negatives, or add text)")
+        stats = CorpusStats(num_sentences=count, num_distinct=len(distinct),
+                            num_files=len(self.files))
+        logger.info("corpus: %d sentences in %d file(s)", count, len(self.files))
+        return stats
+
+    # ------------------------------------------------------------------ readers
+    def _decoded_lines(self, path: Path) -> Iterator[tuple[int, str]]:
+        try:
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise DataError(f"cannot read corpus file {path}: {exc.strerror}") from None
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    yield number, raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataError(f"{path}:{number}: undecodable bytes (not UTF-8) at byte "
+                                    f"{exc.start} of the line") from None
+
+    def _text_lines(self, path: Path) -> Iterator[str]:
+        for _, line in self._decoded_lines(path):
+            yield line
+
+    def _jsonl_texts(self, path: Path) -> Iterator[str]:
+        for number, line in self._decoded_lines(path):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict) or self.text_field not in record:
+                raise DataError(f"{path}:{number}: no field {self.text_field!r} "
+                                "(set text_field to the key holding the sentence)")
+            value = record[self.text_field]
+            if not isinstance(value, str):
+                raise DataError(f"{path}:{number}: field {self.text_field!r} is "
+                                f"{type(value).__name__}, not a string")
+            yield value
+
+    def _csv_texts(self, path: Path) -> Iterator[str]:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        lines = self._decoded_lines(path)
+        rows = csv.reader((line for _, line in lines), delimiter=delimiter)
+        try:
+            header = next(rows)
+        except StopIteration:
+            return
+        if self.text_field not in header:
+            raise DataError(f"{path}:1: no column {self.text_field!r} in the header "
+                            f"({', '.join(header[:10])}); set text_field")
+        column = header.index(self.text_field)
+        for row in rows:
+            if not row:
+                continue
+            if column >= len(row):
+                raise DataError(f"{path}:{rows.line_num}: row has {len(row)} columns, "
+                                f"column {self.text_field!r} is number {column + 1}")
+            yield row[column]

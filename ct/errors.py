@@ -1,0 +1,25 @@
+"""Error classes for mistakes a user can fix.
+
+The CLI prints any :class:`CTError` as one line and exits with status 2; everything else is a
+bug and keeps its traceback.
+"""
+
+
+class CTError(Exception):
+    """Base class: a user-facing problem with a message that says what to change."""
+
+
+class ConfigError(CTError):
+    """An unknown key, a wrong type or an out-of-range value in a config."""
+
+
+class DataError(CTError):
+    """A corpus or evaluation file that is missing, empty, undecodable or malformed."""
+
+
+class ModelLoadError(CTError):
+    """A model or tokenizer that cannot be found or loaded."""
+
+
+class OutputDirError(CTError):
+    """An output directory that cannot be used (e.g. it already holds a finished run)."""

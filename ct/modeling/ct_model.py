@@ -1,0 +1,99 @@
+"""The CT model: two independently initialised encoders and the CT training step.
+
+Carlsson et al. (ICLR 2021) re-tune a pretrained encoder by making two copies of it, both
+initialised from the same checkpoint but with separate variables, and training them to give a
+high dot product for the same sentence and a low one for two different sentences.
+
+``train_step`` is the single implementation of the update: the custom training loop calls it
+through ``strategy.run`` and Keras ``fit`` calls it directly.
+
+Example:
+    >>> model = ContrastiveTensionModel.from_pretrained("bundled:all-MiniLM-L6-v2")
+    >>> model.compile(optimizer=build_optimizer(OptimizerConfig()))
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ct._keras import keras, tf
+from ct.losses.contrastive_tension import (contrastive_tension_logits, contrastive_tension_loss,
+                                           split_positive_negative)
+from ct.modeling.encoder import SentenceEncoder
+from ct.modeling.loading import load_backbone, load_tokenizer
+
+FEATURE_KEYS = ("input_ids_1", "attention_mask_1", "input_ids_2", "attention_mask_2")
+
+
+class ContrastiveTensionModel(keras.Model):
+    """Two sentence encoders trained with the CT objective.
+
+    Args:
+        encoder_1: model 1 of the paper.
+        encoder_2: model 2 (the paper reports it is usually the better one after training).
+        dropout: run the backbones in training mode. The original code trains with
+            ``training=False``, i.e. dropout off, which the paper's results rely on.
+
+    Inputs to ``call``/``train_step``: a dict with ``input_ids_1``, ``attention_mask_1``
+    (what model 1 sees) and ``input_ids_2``, ``attention_mask_2`` (what model 2 sees), and
+    for ``train_step`` a float label per pair (1 = same sentence, 0 = different).
+    """
+
+    def __init__(self, encoder_1: SentenceEncoder, encoder_2: SentenceEncoder,
+                 dropout: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder_1 = encoder_1
+        self.encoder_2 = encoder_2
+        self.dropout = dropout
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, pooling: str = "mean", max_length: int = 75,
+                        dropout: bool = False, tokenizer=None) -> "ContrastiveTensionModel":
+        """Loads the checkpoint twice, into two encoders with separate variables."""
+        tokenizer = tokenizer or load_tokenizer(name_or_path)
+        encoders = [SentenceEncoder(load_backbone(name_or_path), tokenizer, pooling=pooling,
+                                    max_length=max_length, name=f"encoder_{i}")
+                    for i in (1, 2)]
+        return cls(*encoders, dropout=dropout)
+
+    @property
+    def encoders(self) -> tuple[SentenceEncoder, SentenceEncoder]:
+        """``(encoder_1, encoder_2)``."""
+        return self.encoder_1, self.encoder_2
+
+    def call(self, inputs: dict, training: Optional[bool] = False) -> tf.Tensor:
+        """CT logits ``[batch]``: dot products of the two models' pooled embeddings."""
+        backbone_training = bool(training) and self.dropout
+        embeddings_1 = self.encoder_1({"input_ids": inputs["input_ids_1"],
+                                       "attention_mask": inputs["attention_mask_1"]},
+                                      training=backbone_training)
+        embeddings_2 = self.encoder_2({"input_ids": inputs["input_ids_2"],
+                                       "attention_mask": inputs["attention_mask_2"]},
+                                      training=backbone_training)
+        return contrastive_tension_logits(embeddings_1, embeddings_2)
+
+    def train_step(self, data) -> dict:
+        """One CT update on a (per-replica) batch; returns this replica's loss contributions.
+
+        The loss is averaged over the *global* batch (``tf.nn.compute_average_loss``), so
+        summing the returned values over replicas gives the global means, and gradients summed
+        by the optimizer across replicas equal the single-device gradient.
+        """
+        features, labels = data
+        with tf.GradientTape() as tape:
+            logits = self(features, training=True)
+            per_pair_loss = contrastive_tension_loss(logits, labels)
+            loss = tf.nn.compute_average_loss(per_pair_loss)
+        variables = self.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        # Unused variables (e.g. BERT's pooler: CT pools token states itself) get no gradient.
+        self.optimizer.apply_gradients(
+            [(g, v) for g, v in zip(gradients, variables) if g is not None])
+        positive_sum, negative_sum, num_positive, num_negative = split_positive_negative(
+            per_pair_loss, labels)
+        replicas = tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
+        return {
+            "loss": loss,
+            "positive_loss": positive_sum / (num_positive * replicas),
+            "negative_loss": negative_sum / (num_negative * replicas),
+        }

@@ -1,0 +1,48 @@
+"""Fixtures shared by the tests: tiny checkpoints (no network), toy corpora and STS files."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+from helpers import save_tiny_model, shared_data_dir, wiki_sentences  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def corpus_sentences():
+    return wiki_sentences(400)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, corpus_sentences):
+    return save_tiny_model(tmp_path_factory.mktemp("tiny_bert"), "bert", corpus_sentences)
+
+
+@pytest.fixture(scope="session")
+def corpus_file(tmp_path_factory, corpus_sentences):
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_text("\n".join(corpus_sentences) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_sts_file(tmp_path_factory):
+    """The first 60 pairs of the shared STS-B dev set: fast evaluation for tiny models."""
+    lines = (shared_data_dir() / "stsbenchmark" / "sts-dev.csv").read_text().splitlines()
+    path = tmp_path_factory.mktemp("sts") / "sts-dev-small.csv"
+    path.write_text("\n".join(lines[:60]) + "\n")
+    return path
+
+
+@pytest.fixture
+def train_overrides(tiny_bert_dir, corpus_file, small_sts_file):
+    """``--set`` values for a fast CT run on the tiny model."""
+    return [f"model={tiny_bert_dir}", f"corpus={corpus_file}", f"sts_dev={small_sts_file}",
+            "steps=4", "eval_every=2", "log_every=1", "shuffle_buffer=1000",
+            "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
+            "optimizer.lr_values=[]"]

@@ -1,0 +1,77 @@
+"""Test helpers: tiny random models saved as real checkpoints, and the shared data locator."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout (or ``$CT_SHARED_DATA``): the one place tests find it."""
+    path = Path(os.environ.get("CT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        raise FileNotFoundError(f"shared data not found at {path}; set CT_SHARED_DATA")
+    return path
+
+
+def build_vocab(texts, size: int = 600) -> list[str]:
+    """A WordPiece vocab: special tokens, characters (plain and ##) and frequent words."""
+    chars = sorted(set("abcdefghijklmnopqrstuvwxyz0123456789.,;:'\"!?()-"))
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in re.findall(r"[a-z]+", text.lower()):
+            counts[word] = counts.get(word, 0) + 1
+    words = [w for w, _ in sorted(counts.items(), key=lambda kv: -kv[1]) if len(w) > 1]
+    vocab = SPECIAL_TOKENS + chars + ["##" + c for c in chars]
+    return vocab + words[: max(0, size - len(vocab))]
+
+
+def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, seed: int = 0):
+    """Saves a tiny randomly initialised TF model + BERT WordPiece tokenizer to ``directory``.
+
+    Args:
+        architecture: ``"bert"``, ``"roberta"`` or ``"distilbert"``.
+        texts: sentences to build the vocabulary from.
+    """
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import ct._keras  # noqa: F401
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = build_vocab(texts or ["a tiny test sentence"])
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = transformers.BertTokenizerFast(vocab_file=str(directory / "vocab.txt"),
+                                               do_lower_case=True)
+    common = dict(vocab_size=len(vocab), max_position_embeddings=128)
+    if architecture == "bert":
+        config = transformers.BertConfig(hidden_size=32, num_hidden_layers=2,
+                                         num_attention_heads=2, intermediate_size=64, **common)
+    elif architecture == "roberta":
+        config = transformers.RobertaConfig(hidden_size=32, num_hidden_layers=2,
+                                            num_attention_heads=2, intermediate_size=64,
+                                            pad_token_id=0, **{**common,
+                                                               "max_position_embeddings": 130})
+    elif architecture == "distilbert":
+        config = transformers.DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                                               pad_token_id=0, **common)
+    else:
+        raise ValueError(architecture)
+    model = transformers.TFAutoModel.from_config(config)
+    model(model.dummy_inputs)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def wiki_sentences(limit: int = 400) -> list[str]:
+    """The first ``limit`` non-empty sentences of the shared Wikipedia corpus."""
+    lines = (shared_data_dir() / "corpus" / "wiki_sentences.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip()][:limit]

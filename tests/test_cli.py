@@ -1,0 +1,77 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ct.cli import main
+from helpers import REPO_ROOT
+
+PAPER = str(REPO_ROOT / "configs" / "ct_paper.yaml")
+
+
+def run_cli(capsys, *args):
+    status = main(["train", PAPER, *args])
+    captured = capsys.readouterr()
+    return status, captured.err
+
+
+def _bad_corpus(tmp_path, content: bytes):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    return ["--set", f"corpus={path}"]
+
+
+BAD_INPUTS = [
+    ("missing corpus", lambda t: ["--set", f"corpus={t}/missing.txt"], "corpus file not found"),
+    ("empty corpus", lambda t: _bad_corpus(t, b""), "is empty"),
+    ("too few distinct", lambda t: _bad_corpus(t, b"a\nb\na\n"),
+     "only 2 distinct sentences; one CT batch needs 30"),
+    ("undecodable", lambda t: _bad_corpus(t, b"ok\n\xff\xfe\n"),
+     "corpus.txt:2: undecodable bytes"),
+    ("unknown key", lambda t: ["--set", "learning_rate=1e-5"],
+     "unknown config key 'learning_rate'"),
+    ("wrong type", lambda t: ["--set", "batch_size=sixteen"], "'batch_size' must be int"),
+    ("missing model", lambda t: ["--set", f"model={t}/no/such/model"],
+     "model directory not found"),
+]
+
+
+@pytest.mark.parametrize("name, make_args, message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, corpus_file, name, make_args,
+                                          message):
+    args = ["--set", f"corpus={corpus_file}", *make_args(tmp_path),
+            "--output-dir", str(tmp_path / "out")]
+    status, err = run_cli(capsys, *args)
+    assert status == 2
+    assert err.startswith("ct: error: ") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out" / "metrics.jsonl").exists()
+
+
+def test_finished_run_is_never_overwritten(tmp_path, capsys, corpus_file):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps({"earlier": True}))
+    status, err = run_cli(capsys, "--set", f"corpus={corpus_file}", "--output-dir", str(out))
+    assert status == 2 and "already holds a finished run" in err
+    assert json.loads((out / "summary.json").read_text()) == {"earlier": True}
+
+
+def test_console_script_exit_status_from_a_real_process(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ct", "train", PAPER, "--set", "stepz=1"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("ct: error: " + PAPER + ": unknown config key 'stepz'; "
+                                     "did you mean 'steps'?")
+
+
+def test_train_command_end_to_end(tmp_path, capsys, train_overrides):
+    args = [arg for item in train_overrides for arg in ("--set", item)]
+    status = main(["train", PAPER, *args, "--output-dir", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "STS-B dev Spearman" in out and "kept: model" in out
+    for name in ("metrics.jsonl", "summary.json", "config.yaml", "final/tf_model.h5",
+                 "final/config.json", "final/tokenizer.json"):
+        assert (tmp_path / "run" / name).exists(), name

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from ct._keras import keras, tf
+from ct.config import OptimizerConfig
+from ct.modeling.ct_model import ContrastiveTensionModel
+from ct.training.optimization import build_learning_rate_schedule, build_optimizer
+
+
+@pytest.fixture
+def ct_model(tiny_bert_dir):
+    model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir), max_length=32)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
+    return model
+
+
+def _batch(model, sentences, num_negatives=3):
+    """A CT batch: group of 1 positive + K negatives, different negatives per model."""
+    k = num_negatives
+    texts_1 = [sentences[0]] + sentences[1:1 + k]
+    texts_2 = [sentences[0]] + sentences[1 + k:1 + 2 * k]
+    tokens_1 = model.encoder_1.tokenize(texts_1)
+    tokens_2 = model.encoder_2.tokenize(texts_2)
+    features = {"input_ids_1": tokens_1["input_ids"], "attention_mask_1": tokens_1["attention_mask"],
+                "input_ids_2": tokens_2["input_ids"], "attention_mask_2": tokens_2["attention_mask"]}
+    labels = np.array([1.0] + [0.0] * k, np.float32)
+    return {k: tf.constant(v) for k, v in features.items()}, tf.constant(labels)
+
+
+def test_encoders_share_no_variable_and_start_equal(ct_model):
+    variables_1 = ct_model.encoder_1.trainable_variables
+    variables_2 = ct_model.encoder_2.trainable_variables
+    assert variables_1 and len(variables_1) == len(variables_2)
+    assert not {v.ref() for v in variables_1} & {v.ref() for v in variables_2}
+    assert not {v.name for v in variables_1} & {v.name for v in variables_2}
+    for a, b in zip(variables_1, variables_2):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_train_step_loss_matches_numpy_and_updates_both_models_differently(ct_model,
+                                                                          corpus_sentences):
+    features, labels = _batch(ct_model, corpus_sentences[:7])
+    embeddings_1 = ct_model.encoder_1({"input_ids": features["input_ids_1"],
+                                       "attention_mask": features["attention_mask_1"]}).numpy()
+    embeddings_2 = ct_model.encoder_2({"input_ids": features["input_ids_2"],
+                                       "attention_mask": features["attention_mask_2"]}).numpy()
+    logits = (embeddings_1.astype(np.float64) * embeddings_2).sum(axis=1)
+    probabilities = 1 / (1 + np.exp(-logits))
+    y = labels.numpy()
+    per_pair = -(y * np.log(probabilities) + (1 - y) * np.log(1 - probabilities))
+    before = [v.numpy().copy() for v in ct_model.encoder_1.trainable_variables]
+
+    outputs = ct_model.train_step((features, labels))
+
+    np.testing.assert_allclose(float(outputs["loss"]), per_pair.mean(), rtol=1e-4)
+    np.testing.assert_allclose(float(outputs["positive_loss"]), per_pair[y == 1].mean(), rtol=1e-4)
+    np.testing.assert_allclose(float(outputs["negative_loss"]), per_pair[y == 0].mean(), rtol=1e-4)
+    changed_from_start = any(not np.array_equal(b, v.numpy()) for b, v in
+                             zip(before, ct_model.encoder_1.trainable_variables))
+    differ_between_models = any(
+        not np.allclose(a.numpy(), b.numpy()) for a, b in
+        zip(ct_model.encoder_1.trainable_variables, ct_model.encoder_2.trainable_variables))
+    assert changed_from_start and differ_between_models
+
+
+def test_paper_learning_rate_schedule_steps_down():
+    schedule = build_learning_rate_schedule(OptimizerConfig())
+    rates = [float(schedule(step)) for step in (0, 500, 501, 1001, 1501, 2001, 10_000)]
+    np.testing.assert_allclose(rates, [1e-5, 1e-5, 8e-6, 6e-6, 4e-6, 2e-6, 2e-6], rtol=1e-6)
+    assert isinstance(build_optimizer(OptimizerConfig()), keras.optimizers.RMSprop)

@@ -1,0 +1,54 @@
+import json
+
+import numpy as np
+
+from ct.config import load_config
+from ct.training.trainer import CTTrainer
+from helpers import REPO_ROOT
+
+PAPER = REPO_ROOT / "configs" / "ct_paper.yaml"
+
+
+def _losses(output_dir):
+    lines = [json.loads(l) for l in (output_dir / "metrics.jsonl").read_text().splitlines()]
+    return [l["loss"] for l in lines if "loss" in l]
+
+
+def test_run_writes_metrics_summary_and_loadable_final(tmp_path, train_overrides):
+    config = load_config(PAPER, train_overrides)
+    summary = CTTrainer(config, tmp_path / "run").train()
+    run = tmp_path / "run"
+    assert len(_losses(run)) == 4
+    written = json.loads((run / "summary.json").read_text())
+    assert written == summary
+    assert summary["steps"] == 4 and summary["seed"] == 42 and summary["pairs_per_s"] > 0
+    assert set(summary["stsb_dev"]["before"]) == {"model_1", "model_2"}
+    assert [e["step"] for e in summary["stsb_dev"]["evaluations"]] == [0, 2, 4]
+    kept = summary["kept"]
+    best_score = max(max(e["stsb_dev_model_1"], e["stsb_dev_model_2"])
+                     for e in summary["stsb_dev"]["evaluations"])
+    assert kept["stsb_dev_spearman"] == best_score and kept["model"] in (1, 2)
+
+    import transformers
+
+    backbone = transformers.TFAutoModel.from_pretrained(run / "final")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(run / "final")
+    assert backbone.config.hidden_size == 32 and tokenizer("a test")["input_ids"]
+
+
+def test_same_seed_same_loss_curve(tmp_path, train_overrides):
+    curves = []
+    for name in ("a", "b"):
+        CTTrainer(load_config(PAPER, train_overrides + ["sts_dev=null"]), tmp_path / name).train()
+        curves.append(_losses(tmp_path / name))
+    np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
+    CTTrainer(load_config(PAPER, train_overrides + ["sts_dev=null", "seed=7"]),
+              tmp_path / "c").train()
+    assert not np.allclose(_losses(tmp_path / "c"), curves[0])
+
+
+def test_a_few_steps_lower_the_loss(tmp_path, train_overrides):
+    overrides = train_overrides + ["sts_dev=null", "steps=40", "log_every=10"]
+    CTTrainer(load_config(PAPER, overrides), tmp_path / "run").train()
+    losses = _losses(tmp_path / "run")
+    assert losses[-1] < 0.7 * losses[0], losses
