@@ -6,11 +6,9 @@ User mistakes (a :class:`ct.errors.CTError`) print one line ``ct: error: ...`` a
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Optional, Sequence
 
 from ct.errors import CTError

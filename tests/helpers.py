@@ -11,7 +11,7 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def shared_data_dir() -> Path:
-    """``../shared/data`` beside the checkout (or ``$CT_SHARED_DATA``): the one place tests find it."""
+    """``../shared/data`` beside the checkout, or ``$CT_SHARED_DATA``: found here only."""
     path = Path(os.environ.get("CT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
     if not path.is_dir():
         raise FileNotFoundError(f"shared data not found at {path}; set CT_SHARED_DATA")

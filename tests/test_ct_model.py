@@ -21,8 +21,10 @@ def _batch(model, sentences, num_negatives=3):
     texts_2 = [sentences[0]] + sentences[1 + k:1 + 2 * k]
     tokens_1 = model.encoder_1.tokenize(texts_1)
     tokens_2 = model.encoder_2.tokenize(texts_2)
-    features = {"input_ids_1": tokens_1["input_ids"], "attention_mask_1": tokens_1["attention_mask"],
-                "input_ids_2": tokens_2["input_ids"], "attention_mask_2": tokens_2["attention_mask"]}
+    features = {"input_ids_1": tokens_1["input_ids"],
+                "attention_mask_1": tokens_1["attention_mask"],
+                "input_ids_2": tokens_2["input_ids"],
+                "attention_mask_2": tokens_2["attention_mask"]}
     labels = np.array([1.0] + [0.0] * k, np.float32)
     return {k: tf.constant(v) for k, v in features.items()}, tf.constant(labels)
 
@@ -68,3 +70,17 @@ def test_paper_learning_rate_schedule_steps_down():
     rates = [float(schedule(step)) for step in (0, 500, 501, 1001, 1501, 2001, 10_000)]
     np.testing.assert_allclose(rates, [1e-5, 1e-5, 8e-6, 6e-6, 4e-6, 2e-6, 2e-6], rtol=1e-6)
     assert isinstance(build_optimizer(OptimizerConfig()), keras.optimizers.RMSprop)
+
+
+@pytest.mark.parametrize("architecture", ["roberta", "distilbert"])
+def test_train_step_runs_on_other_architectures(tmp_path, architecture, corpus_sentences):
+    from helpers import save_tiny_model
+
+    directory = save_tiny_model(tmp_path / architecture, architecture, corpus_sentences)
+    model = ContrastiveTensionModel.from_pretrained(str(directory), max_length=32)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
+    features, labels = _batch(model, corpus_sentences[:7])
+    first = float(model.train_step((features, labels))["loss"])
+    for _ in range(5):
+        last = float(model.train_step((features, labels))["loss"])
+    assert np.isfinite(first) and last < first

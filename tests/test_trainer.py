@@ -10,8 +10,8 @@ PAPER = REPO_ROOT / "configs" / "ct_paper.yaml"
 
 
 def _losses(output_dir):
-    lines = [json.loads(l) for l in (output_dir / "metrics.jsonl").read_text().splitlines()]
-    return [l["loss"] for l in lines if "loss" in l]
+    records = [json.loads(line) for line in (output_dir / "metrics.jsonl").read_text().splitlines()]
+    return [record["loss"] for record in records if "loss" in record]
 
 
 def test_run_writes_metrics_summary_and_loadable_final(tmp_path, train_overrides):

@@ -215,8 +215,9 @@ class CTTrainer:
                 window = {key: 0.0 for key in LOSS_KEYS}
                 window_steps, window_start = 0, time.time()
             if step % config.eval_every == 0 or step == config.steps:
+                eval_start = time.time()
                 self.evaluate(step)
-                window_start = time.time()  # evaluation time is not training time
+                window_start += time.time() - eval_start  # evaluation is not training time
         progress.close()
 
         final_dir = self._save_final()
