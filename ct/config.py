@@ -76,6 +76,7 @@ class TrainConfig:
     strategy: Literal["default", "one_device"] = "default"
     deterministic: bool = True  # same seed, same loss curve (tf op determinism)
     log_every: int = 10
+    tensorboard: bool = True  # TensorBoard summaries in OUTPUT_DIR/tensorboard
     output_dir: Optional[str] = None
 
     def validate(self) -> None:

@@ -89,3 +89,43 @@ def test_default_job_on_packaged_minilm_and_bundled_corpus(tmp_path, capsys, sma
     # all-MiniLM-L6-v2 is already a strong sentence encoder: well above chance on STS-B
     assert summary["stsb_dev"]["before"]["model_1"] > 70
     assert (tmp_path / "run" / "final" / "tf_model.h5").exists()
+
+
+def test_eval_command_table_and_json(tmp_path, capsys, tiny_bert_dir):
+    from sts_fixtures import write_senteval_layout
+
+    root = write_senteval_layout(tmp_path / "senteval")
+    out = tmp_path / "results.json"
+    status = main(["eval", str(tiny_bert_dir), "--benchmark", "senteval", "--data-dir",
+                   str(root), "--json", str(out), "-q"])
+    printed = capsys.readouterr().out
+    assert status == 0
+    results = json.loads(out.read_text())
+    assert results["missing"] == ["STS13", "STS15", "STS16", "STSBenchmark-dev"]
+    assert f"{results['tasks']['SICK-R']['spearman']:.2f}" in printed
+    assert "all (concatenated)" in printed and "avg of 4/7" in printed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "{model}"], "nothing to evaluate"),
+    (["eval", "{model}", "--benchmark", "senteval"], "needs --data-dir"),
+    (["eval", "{model}", "--sts", "{tmp}/missing.tsv"], "STS file not found"),
+    (["eval", "{tmp}", "--sts", "{sts}"], "no config.json"),
+    (["eval", "{no_tokenizer}", "--sts", "{sts}"], "no usable tokenizer"),
+    (["encode", "{model}", "--input", "{tmp}/missing.txt", "--output", "{tmp}/o.npy"],
+     "input file not found"),
+])
+def test_eval_and_encode_bad_input(tmp_path, capsys, tiny_bert_dir, small_sts_file, args,
+                                   message):
+    import shutil
+
+    no_tokenizer = tmp_path / "no_tokenizer"
+    no_tokenizer.mkdir()
+    for name in ("config.json", "tf_model.h5"):
+        shutil.copy(tiny_bert_dir / name, no_tokenizer)
+    values = {"model": tiny_bert_dir, "tmp": tmp_path, "sts": small_sts_file,
+              "no_tokenizer": no_tokenizer}
+    status = main([a.format(**values) for a in args])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("ct: error: ") and message in err, err
+    assert err.count("\n") == 1

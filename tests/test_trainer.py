@@ -19,6 +19,8 @@ def test_run_writes_metrics_summary_and_loadable_final(tmp_path, train_overrides
     summary = CTTrainer(config, tmp_path / "run").train()
     run = tmp_path / "run"
     assert len(_losses(run)) == 4
+    assert (run / "curves.png").stat().st_size > 10_000
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     written = json.loads((run / "summary.json").read_text())
     assert written == summary
     assert summary["steps"] == 4 and summary["seed"] == 42 and summary["pairs_per_s"] > 0

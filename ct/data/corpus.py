@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
+from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.resources import resolve_path
 
@@ -126,25 +127,12 @@ class Corpus:
         return stats
 
     # ------------------------------------------------------------------ readers
-    def _decoded_lines(self, path: Path) -> Iterator[tuple[int, str]]:
-        try:
-            handle = open(path, "rb")
-        except OSError as exc:
-            raise DataError(f"cannot read corpus file {path}: {exc.strerror}") from None
-        with handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    yield number, raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise DataError(f"{path}:{number}: undecodable bytes (not UTF-8) at byte "
-                                    f"{exc.start} of the line") from None
-
     def _text_lines(self, path: Path) -> Iterator[str]:
-        for _, line in self._decoded_lines(path):
+        for _, line in iter_decoded_lines(path, "corpus file"):
             yield line
 
     def _jsonl_texts(self, path: Path) -> Iterator[str]:
-        for number, line in self._decoded_lines(path):
+        for number, line in iter_decoded_lines(path, "corpus file"):
             if not line.strip():
                 continue
             try:
@@ -162,8 +150,8 @@ class Corpus:
 
     def _csv_texts(self, path: Path) -> Iterator[str]:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        lines = self._decoded_lines(path)
-        rows = csv.reader((line for _, line in lines), delimiter=delimiter)
+        lines = iter_decoded_lines(path, "corpus file")
+        rows = csv.reader((line + "\n" for _, line in lines), delimiter=delimiter)
         try:
             header = next(rows)
         except StopIteration:

@@ -1,8 +1,16 @@
 """Reading STS files: sentence pairs with a gold similarity score.
 
-STS Benchmark files (Cer et al., 2017) are tab-separated with seven columns: genre, file, year,
-id, score (0-5), sentence1, sentence2. A few lines carry extra trailing columns, which are
-ignored, and sentences may contain quote characters, so no CSV quoting is applied.
+Formats (``read_sts_file`` detects them, or pass ``format``):
+
+- ``stsb``: STS Benchmark (Cer et al., 2017), tab-separated: genre, file, year, id, score
+  (0-5), sentence1, sentence2. Some lines carry extra trailing columns, which are ignored;
+  sentences may contain quote characters, so no CSV quoting is applied.
+- ``sick``: SICK (``SICK_test_annotated.txt``), tab-separated with a header row naming
+  ``sentence_A``, ``sentence_B`` and ``relatedness_score``.
+- ``plain``: ``score<TAB>sentence1<TAB>sentence2``.
+- SentEval's STS12-16 subsets are two files: ``STS.input.<subset>.txt`` (``s1<TAB>s2``) and
+  ``STS.gs.<subset>.txt`` (one gold score per line; an empty line means no gold, and the pair
+  is skipped): :func:`read_senteval_subset`.
 """
 
 from __future__ import annotations
@@ -10,8 +18,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.resources import resolve_path
+
+STS_FORMATS = ("stsb", "sick", "plain")
 
 
 @dataclasses.dataclass
@@ -26,39 +37,128 @@ class STSPairs:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def add(self, sentence_1: str, sentence_2: str, score: float) -> None:
+        self.sentences_1.append(sentence_1)
+        self.sentences_2.append(sentence_2)
+        self.scores.append(score)
+
+
+def _score(text: str, path, number: int) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise DataError(f"{path}:{number}: score {text!r} is not a number") from None
+
+
+def _non_empty(pairs: STSPairs, path) -> STSPairs:
+    if not pairs.scores:
+        raise DataError(f"STS file {path} holds no sentence pairs")
+    return pairs
+
 
 def read_sts_benchmark(path: str) -> STSPairs:
-    """Reads an STS-B file (``sts-dev.csv``/``sts-test.csv``) or ``bundled:stsb-dev``.
-
-    Raises:
-        DataError: a missing file, undecodable bytes, or a malformed line (named by number).
-    """
-    resolved = Path(resolve_path(path))
-    try:
-        raw_lines = resolved.read_bytes().splitlines()
-    except FileNotFoundError:
-        raise DataError(f"STS file not found: {path}") from None
-    except OSError as exc:
-        raise DataError(f"cannot read STS file {path}: {exc.strerror}") from None
-    pairs = STSPairs([], [], [], str(resolved))
-    for number, raw in enumerate(raw_lines, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{resolved}:{number}: undecodable bytes (not UTF-8)") from None
+    """Reads an STS-B file (``sts-dev.csv``/``sts-test.csv``) or ``bundled:stsb-dev``."""
+    pairs = STSPairs([], [], [], str(resolve_path(path)))
+    for number, line in iter_decoded_lines(path, "STS file"):
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) < 7:
-            raise DataError(f"{resolved}:{number}: expected 7 tab-separated columns (genre, "
+            raise DataError(f"{pairs.source}:{number}: expected 7 tab-separated columns (genre, "
                             f"file, year, id, score, sentence1, sentence2), got {len(fields)}")
-        try:
-            score = float(fields[4])
-        except ValueError:
-            raise DataError(f"{resolved}:{number}: score {fields[4]!r} is not a number") from None
-        pairs.sentences_1.append(fields[5])
-        pairs.sentences_2.append(fields[6])
-        pairs.scores.append(score)
-    if not pairs.scores:
-        raise DataError(f"STS file {path} holds no sentence pairs")
-    return pairs
+        pairs.add(fields[5], fields[6], _score(fields[4], pairs.source, number))
+    return _non_empty(pairs, path)
+
+
+def read_sick(path: str) -> STSPairs:
+    """Reads SICK (header row with ``sentence_A``, ``sentence_B``, ``relatedness_score``)."""
+    pairs = STSPairs([], [], [], str(resolve_path(path)))
+    columns = None
+    for number, line in iter_decoded_lines(path, "STS file"):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if columns is None:
+            needed = ("sentence_A", "sentence_B", "relatedness_score")
+            if not all(name in fields for name in needed):
+                raise DataError(f"{pairs.source}:{number}: SICK header must name "
+                                f"{', '.join(needed)}; got {', '.join(fields[:6])}")
+            columns = [fields.index(name) for name in needed]
+            continue
+        if len(fields) <= max(columns):
+            raise DataError(f"{pairs.source}:{number}: expected at least {max(columns) + 1} "
+                            f"tab-separated columns, got {len(fields)}")
+        a, b, score = (fields[i] for i in columns)
+        pairs.add(a, b, _score(score, pairs.source, number))
+    return _non_empty(pairs, path)
+
+
+def read_plain_sts(path: str) -> STSPairs:
+    """Reads ``score<TAB>sentence1<TAB>sentence2`` lines."""
+    pairs = STSPairs([], [], [], str(resolve_path(path)))
+    for number, line in iter_decoded_lines(path, "STS file"):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise DataError(f"{pairs.source}:{number}: expected score<TAB>sentence1<TAB>"
+                            f"sentence2 (3 columns), got {len(fields)}")
+        pairs.add(fields[1], fields[2], _score(fields[0], pairs.source, number))
+    return _non_empty(pairs, path)
+
+
+def read_senteval_subset(input_path: str | Path, gold_path: str | Path) -> STSPairs:
+    """Reads one SentEval STS subset; pairs whose gold line is empty are skipped.
+
+    Raises:
+        DataError: malformed lines, or a pair count that differs from the gold line count.
+    """
+    inputs = [(n, line) for n, line in iter_decoded_lines(input_path, "STS input file")]
+    golds = [(n, line) for n, line in iter_decoded_lines(gold_path, "STS gold file")]
+    if len(inputs) != len(golds):
+        raise DataError(f"{input_path} has {len(inputs)} pairs but {gold_path} has "
+                        f"{len(golds)} gold lines; they must match line for line")
+    pairs = STSPairs([], [], [], str(input_path))
+    for (number, line), (_, gold) in zip(inputs, golds):
+        if not gold.strip():
+            continue  # SentEval: no gold score for this pair
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise DataError(f"{input_path}:{number}: expected sentence1<TAB>sentence2")
+        pairs.add(fields[0], fields[1], _score(gold.strip(), gold_path, number))
+    return _non_empty(pairs, input_path)
+
+
+def detect_sts_format(path: str) -> str:
+    """Guesses ``stsb``, ``sick`` or ``plain`` from the first non-empty line."""
+    for number, line in iter_decoded_lines(path, "STS file"):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if "sentence_A" in fields and "relatedness_score" in fields:
+            return "sick"
+        if len(fields) >= 7 and _is_number(fields[4]):
+            return "stsb"
+        if len(fields) == 3 and _is_number(fields[0]):
+            return "plain"
+        raise DataError(f"{path}:{number}: cannot tell the STS format (STS-B, SICK or "
+                        "score<TAB>s1<TAB>s2); pass --format")
+    raise DataError(f"STS file {path} is empty")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def read_sts_file(path: str, format: str = "auto") -> STSPairs:
+    """Reads an STS file in any supported format (``auto`` detects it)."""
+    if format == "auto":
+        format = detect_sts_format(path)
+    readers = {"stsb": read_sts_benchmark, "sick": read_sick, "plain": read_plain_sts}
+    if format not in readers:
+        raise DataError(f"unknown STS format {format!r}; choose auto, {', '.join(STS_FORMATS)}")
+    return readers[format](path)

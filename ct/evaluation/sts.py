@@ -8,16 +8,47 @@ Example:
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from scipy import stats
 
-from ct.data.sts import STSPairs, read_sts_benchmark
+from ct.data.sts import STSPairs, read_sts_file
 
 
 def cosine_scores(vectors_1: np.ndarray, vectors_2: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two ``[n, dim]`` arrays."""
     norms = np.linalg.norm(vectors_1, axis=1) * np.linalg.norm(vectors_2, axis=1)
     return np.sum(vectors_1 * vectors_2, axis=1) / np.maximum(norms, 1e-12)
+
+
+def correlations(similarities: np.ndarray, gold: Sequence[float]) -> dict:
+    """``{"spearman", "pearson", "num_pairs"}``, correlations x100."""
+    gold = np.asarray(gold, dtype=np.float64)
+    return {"spearman": float(stats.spearmanr(similarities, gold)[0] * 100),
+            "pearson": float(stats.pearsonr(similarities, gold)[0] * 100),
+            "num_pairs": int(len(gold))}
+
+
+def pair_similarities(encoder, pair_sets: Sequence[STSPairs], batch_size: int = 64,
+                      show_progress: bool = False) -> list[np.ndarray]:
+    """Cosine similarity of every pair of every set; each distinct sentence is embedded once.
+
+    Args:
+        encoder: anything with ``encode(list_of_texts, batch_size=...) -> ndarray``.
+        pair_sets: the STS sets.
+        batch_size: sentences per forward pass.
+    """
+    unique = sorted({s for pairs in pair_sets for s in (*pairs.sentences_1, *pairs.sentences_2)})
+    position = {sentence: i for i, sentence in enumerate(unique)}
+    kwargs = {"show_progress": True} if show_progress else {}
+    vectors = encoder.encode(unique, batch_size=batch_size, **kwargs)
+    results = []
+    for pairs in pair_sets:
+        index_1 = np.array([position[s] for s in pairs.sentences_1])
+        index_2 = np.array([position[s] for s in pairs.sentences_2])
+        results.append(cosine_scores(vectors[index_1], vectors[index_2]))
+    return results
 
 
 class STSEvaluator:
@@ -29,7 +60,7 @@ class STSEvaluator:
         batch_size: sentences per forward pass.
 
     Calling it returns ``{"spearman", "pearson", "num_pairs", "primary_metric"}``; correlations
-    are x100. Each distinct sentence is embedded once.
+    are x100.
     """
 
     primary_metric = "spearman"
@@ -38,24 +69,15 @@ class STSEvaluator:
         self.pairs = pairs
         self.name = name
         self.batch_size = batch_size
-        self._unique = sorted(set(pairs.sentences_1) | set(pairs.sentences_2))
-        position = {s: i for i, s in enumerate(self._unique)}
-        self._index_1 = np.array([position[s] for s in pairs.sentences_1])
-        self._index_2 = np.array([position[s] for s in pairs.sentences_2])
 
     @classmethod
-    def from_file(cls, path: str, name: str = "stsb_dev", batch_size: int = 64) -> "STSEvaluator":
-        """Builds an evaluator from an STS-B file or ``bundled:stsb-dev``."""
-        return cls(read_sts_benchmark(path), name=name, batch_size=batch_size)
+    def from_file(cls, path: str, name: str = "stsb_dev", batch_size: int = 64,
+                  format: str = "auto") -> "STSEvaluator":
+        """Builds an evaluator from an STS file (any supported format) or ``bundled:stsb-dev``."""
+        return cls(read_sts_file(path, format), name=name, batch_size=batch_size)
 
     def __call__(self, encoder) -> dict:
         """Evaluates ``encoder`` (anything with ``encode(list_of_texts) -> ndarray``)."""
-        vectors = encoder.encode(self._unique, batch_size=self.batch_size)
-        similarities = cosine_scores(vectors[self._index_1], vectors[self._index_2])
-        gold = np.asarray(self.pairs.scores)
-        return {
-            "spearman": float(stats.spearmanr(similarities, gold)[0] * 100),
-            "pearson": float(stats.pearsonr(similarities, gold)[0] * 100),
-            "num_pairs": len(gold),
-            "primary_metric": self.primary_metric,
-        }
+        (similarities,) = pair_similarities(encoder, [self.pairs], self.batch_size)
+        return {**correlations(similarities, self.pairs.scores),
+                "primary_metric": self.primary_metric}

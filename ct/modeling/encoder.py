@@ -17,7 +17,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -88,7 +88,8 @@ class SentenceEncoder(keras.layers.Layer):
                 "attention_mask": encoded["attention_mask"].astype(np.int32)}
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = False,
-               show_progress: bool = False) -> np.ndarray:
+               show_progress: bool = False,
+               on_batch: Optional[Callable[[int], None]] = None) -> np.ndarray:
         """Embeds ``texts``; returns a float32 array ``[len(texts), dim]`` in input order.
 
         Sentences are batched by length (less padding, faster) and put back in input order.
@@ -98,6 +99,7 @@ class SentenceEncoder(keras.layers.Layer):
             batch_size: sentences per forward pass.
             normalize: L2-normalise each vector.
             show_progress: show a progress bar.
+            on_batch: called with the number of sentences after each batch (progress hooks).
         """
         texts = list(texts)
         if not texts:
@@ -116,6 +118,8 @@ class SentenceEncoder(keras.layers.Layer):
             batch = self.tokenize([texts[i] for i in index])
             vectors[index] = embed(tf.constant(batch["input_ids"]),
                                    tf.constant(batch["attention_mask"])).numpy()
+            if on_batch is not None:
+                on_batch(len(index))
         if normalize:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors

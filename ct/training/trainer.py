@@ -5,7 +5,8 @@ What a run writes to its output directory:
 - ``config.yaml``: the resolved config;
 - ``metrics.jsonl``: one JSON line per logged step (mean loss, positive and negative loss over
   the steps since the last line, learning rate, pairs/s) and per evaluation (STS-B dev of both
-  models);
+  models); the same scalars as TensorBoard summaries in ``tensorboard/``;
+- ``curves.png``: loss, positive/negative loss and STS-B dev of both models against steps;
 - ``best/``: the best model so far by STS-B dev (written on improvement, atomically);
 - ``final/``: the kept model, loadable by ``TFAutoModel``/``AutoTokenizer.from_pretrained``;
 - ``summary.json``: config, seed, steps, wall time, throughput, STS-B dev before and after for
@@ -37,12 +38,13 @@ from ct.errors import OutputDirError
 from ct.evaluation.sts import STSEvaluator
 from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
+from ct.training.curves import plot_training_curves
+from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.optimization import build_optimizer, current_learning_rate
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
-METRICS_FILE = "metrics.jsonl"
 LOSS_KEYS = ("loss", "positive_loss", "negative_loss")
 
 
@@ -128,6 +130,7 @@ class CTTrainer:
         self.model: Optional[ContrastiveTensionModel] = None
         self.evaluations: list[dict] = []
         self.best: Optional[dict] = None
+        self.metrics: Optional[MetricsLogger] = None
 
     # ------------------------------------------------------------------ setup
     def build_model(self) -> ContrastiveTensionModel:
@@ -161,7 +164,7 @@ class CTTrainer:
         for index, encoder in enumerate(self.model.encoders, start=1):
             record[f"stsb_dev_model_{index}"] = self.evaluator(encoder)["spearman"]
         self.evaluations.append(record)
-        self._append_metrics(record)
+        self.metrics.log(record)
         logger.info("step %d: STS-B dev Spearman model 1 = %.2f, model 2 = %.2f", step,
                     record["stsb_dev_model_1"], record["stsb_dev_model_2"])
         better = _better_model(record)
@@ -180,6 +183,7 @@ class CTTrainer:
         (self.output_dir / "config.yaml").write_text(
             yaml.safe_dump(config_to_dict(config), sort_keys=False))
         start_time = time.time()
+        self.metrics = MetricsLogger(self.output_dir, tensorboard=config.tensorboard)
         if self.model is None:
             self.build_model()
         dataset = self.strategy.experimental_distribute_dataset(self.build_dataset())
@@ -209,7 +213,7 @@ class CTTrainer:
                 record = {"step": step, **{k: v / window_steps for k, v in window.items()},
                           "learning_rate": current_learning_rate(self.model.optimizer),
                           "pairs_per_s": window_steps * config.batch_size / max(elapsed, 1e-9)}
-                self._append_metrics(record)
+                self.metrics.log(record)
                 progress.set_postfix(loss=f"{record['loss']:.4f}",
                                      pairs_s=f"{record['pairs_per_s']:.1f}")
                 window = {key: 0.0 for key in LOSS_KEYS}
@@ -219,6 +223,8 @@ class CTTrainer:
                 self.evaluate(step)
                 window_start += time.time() - eval_start  # evaluation is not training time
         progress.close()
+        self.metrics.close()
+        plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png")
 
         final_dir = self._save_final()
         summary = self._summary(time.time() - start_time, train_seconds, tokens, final_dir)
@@ -226,10 +232,6 @@ class CTTrainer:
         return summary
 
     # ------------------------------------------------------------------ outputs
-    def _append_metrics(self, record: dict) -> None:
-        with open(self.output_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
     @staticmethod
     def _save_atomically(encoder, target: Path) -> None:
         staging = target.with_name(target.name + ".tmp")

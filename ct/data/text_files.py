@@ -1,0 +1,38 @@
+"""Streaming UTF-8 line reading with errors that name the file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from ct.errors import DataError
+from ct.resources import resolve_path
+
+
+def iter_decoded_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]]:
+    """Yields ``(line_number, text)`` one line at a time, line breaks removed.
+
+    Args:
+        path: a file path or ``bundled:NAME``.
+        what: how to call the file in error messages (``"corpus file"``, ``"STS file"``).
+
+    Raises:
+        DataError: missing, unreadable or directory path; undecodable bytes (file and line).
+    """
+    resolved = Path(resolve_path(str(path)))
+    try:
+        handle = open(resolved, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"{what} {path} is a directory") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {what} {path}: {exc.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{resolved}:{number}: undecodable bytes (not UTF-8) at byte "
+                                f"{exc.start} of the line") from None
+            yield number, text.rstrip("\r\n")
