@@ -73,7 +73,15 @@ class TrainConfig:
     eval_batch_size: int = 64
     keep: Literal["best", "last"] = "best"  # keep the better model at its best STS-B dev score
 
-    strategy: Literal["default", "one_device"] = "default"
+    # Execution: see ct/distribute.py. `driver: fit` trains through Keras `model.fit` (standard
+    # callbacks work); `loop` is the custom loop. Both call the same `train_step`.
+    driver: Literal["loop", "fit"] = "loop"
+    strategy: Literal["auto", "default", "one_device", "mirrored", "multi_worker", "tpu",
+                      "parameter_server"] = "default"
+    virtual_devices: int = 0  # split the CPU into N logical devices (test mirrored on a CPU)
+    require_accelerator: bool = False  # refuse to run mirrored/auto without a GPU or TPU
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    jit_compile: bool = False  # XLA for the forward/backward pass; pair with padding=max_length
     deterministic: bool = True  # same seed, same loss curve (tf op determinism)
     log_every: int = 10
     tensorboard: bool = True  # TensorBoard summaries in OUTPUT_DIR/tensorboard
@@ -90,6 +98,8 @@ class TrainConfig:
                 f"batch_size ({self.batch_size}) must be a multiple of num_negatives + 1 "
                 f"({self.num_negatives + 1}): each positive pair comes with num_negatives "
                 "negative pairs")
+        if self.virtual_devices < 0:
+            raise ConfigError(f"virtual_devices must be >= 0, got {self.virtual_devices}")
         if self.max_length < 3:
             raise ConfigError(f"max_length must be >= 3, got {self.max_length}")
         if not self.corpus:

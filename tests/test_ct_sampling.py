@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ct._keras import tf
 from ct.data.corpus import Corpus
@@ -56,11 +57,41 @@ def test_dataset_batches_follow_layout_and_are_seeded(corpus_file, tiny_bert_dir
                for (a, _), (b, _) in zip(batches, other))
 
 
-def test_skip_batches_resumes_the_same_stream(corpus_file, tiny_bert_dir):
+def test_start_position_resumes_the_same_stream(corpus_file, tiny_bert_dir):
     tokenizer = load_tokenizer(str(tiny_bert_dir))
     corpus = Corpus.from_patterns([str(corpus_file)])
     full = list(build_ct_dataset(corpus, tokenizer, seed=3, shuffle_buffer=500)
                 .take(3).as_numpy_iterator())
     skipped = list(build_ct_dataset(corpus, tokenizer, seed=3, shuffle_buffer=500,
-                                    skip_batches=2).take(1).as_numpy_iterator())
+                                    start_position=2).take(1).as_numpy_iterator())
     np.testing.assert_array_equal(full[2][0]["input_ids_2"], skipped[0][0]["input_ids_2"])
+    # a variable is read when iteration starts, not when the dataset is built
+    position = tf.Variable(0, dtype=tf.int64)
+    dataset = build_ct_dataset(corpus, tokenizer, seed=3, shuffle_buffer=500,
+                               start_position=position)
+    position.assign(1)
+    first = next(iter(dataset))
+    np.testing.assert_array_equal(full[1][0]["input_ids_1"], first[0]["input_ids_1"].numpy())
+
+
+def _unpadded_rows(ids):
+    return [tuple(int(t) for t in row if t != 0) for row in ids]
+
+
+@pytest.mark.parametrize("pipelines", [1, 2])
+def test_replica_split_reproduces_the_global_batch(corpus_file, tiny_bert_dir, pipelines):
+    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    corpus = Corpus.from_patterns([str(corpus_file)])
+    common = dict(batch_size=16, num_negatives=3, seed=4, shuffle_buffer=500)
+    (features, labels), = build_ct_dataset(corpus, tokenizer, **common).take(1)
+    parts = []
+    for pipeline in range(pipelines):
+        per_pipeline = list(build_ct_dataset(
+            corpus, tokenizer, num_replicas=4, input_pipeline_id=pipeline,
+            num_input_pipelines=pipelines, **common).take(4 // pipelines))
+        parts.extend(per_pipeline)
+    for part_features, part_labels in parts:
+        assert part_labels.numpy().tolist() == [1.0, 0.0, 0.0, 0.0]
+    for side in ("input_ids_1", "input_ids_2"):
+        rows = [r for f, _ in parts for r in _unpadded_rows(f[side].numpy())]
+        assert rows == _unpadded_rows(features[side].numpy())

@@ -40,21 +40,26 @@ class ContrastiveTensionModel(keras.Model):
     """
 
     def __init__(self, encoder_1: SentenceEncoder, encoder_2: SentenceEncoder,
-                 dropout: bool = False, **kwargs):
+                 dropout: bool = False, jit_compile: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.encoder_1 = encoder_1
         self.encoder_2 = encoder_2
         self.dropout = dropout
+        # train_step returns each replica's share of the global means: fit must sum them.
+        self.distribute_reduction_method = "sum"
+        self._gradient_function = (tf.function(self._loss_and_gradients, jit_compile=True)
+                                   if jit_compile else self._loss_and_gradients)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooling: str = "mean", max_length: int = 75,
-                        dropout: bool = False, tokenizer=None) -> "ContrastiveTensionModel":
+                        dropout: bool = False, tokenizer=None,
+                        jit_compile: bool = False) -> "ContrastiveTensionModel":
         """Loads the checkpoint twice, into two encoders with separate variables."""
         tokenizer = tokenizer or load_tokenizer(name_or_path)
         encoders = [SentenceEncoder(load_backbone(name_or_path), tokenizer, pooling=pooling,
                                     max_length=max_length, name=f"encoder_{i}")
                     for i in (1, 2)]
-        return cls(*encoders, dropout=dropout)
+        return cls(*encoders, dropout=dropout, jit_compile=jit_compile)
 
     @property
     def encoders(self) -> tuple[SentenceEncoder, SentenceEncoder]:
@@ -72,28 +77,48 @@ class ContrastiveTensionModel(keras.Model):
                                       training=backbone_training)
         return contrastive_tension_logits(embeddings_1, embeddings_2)
 
-    def train_step(self, data) -> dict:
-        """One CT update on a (per-replica) batch; returns this replica's loss contributions.
+    def _loss_and_gradients(self, features: dict, labels: tf.Tensor):
+        """Per-pair losses, this replica's loss and the (unscaled) gradients.
 
-        The loss is averaged over the *global* batch (``tf.nn.compute_average_loss``), so
-        summing the returned values over replicas gives the global means, and gradients summed
-        by the optimizer across replicas equal the single-device gradient.
+        XLA-compiled when ``jit_compile`` is on; the optimizer update stays outside, where
+        gradients are summed across replicas.
         """
-        features, labels = data
         with tf.GradientTape() as tape:
             logits = self(features, training=True)
             per_pair_loss = contrastive_tension_loss(logits, labels)
             loss = tf.nn.compute_average_loss(per_pair_loss)
-        variables = self.trainable_variables
-        gradients = tape.gradient(loss, variables)
+            scaled_loss = (self.optimizer.get_scaled_loss(loss) if self._loss_scaling
+                           else loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
+        if self._loss_scaling:
+            gradients = self.optimizer.get_unscaled_gradients(gradients)
+        return per_pair_loss, loss, gradients
+
+    @property
+    def _loss_scaling(self) -> bool:
+        return isinstance(self.optimizer, keras.mixed_precision.LossScaleOptimizer)
+
+    def train_step(self, data) -> dict:
+        """One CT update on a (per-replica) batch; returns this replica's share of the metrics.
+
+        The loss is averaged over the *global* batch (``tf.nn.compute_average_loss``), so
+        summing the returned values over replicas gives the global means, and gradients summed
+        by the optimizer across replicas equal the single-device gradient. ``tokens`` counts
+        the real (non-padding) tokens both models processed.
+        """
+        features, labels = data
+        per_pair_loss, loss, gradients = self._gradient_function(features, labels)
         # Unused variables (e.g. BERT's pooler: CT pools token states itself) get no gradient.
         self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, variables) if g is not None])
+            [(g, v) for g, v in zip(gradients, self.trainable_variables) if g is not None])
         positive_sum, negative_sum, num_positive, num_negative = split_positive_negative(
             per_pair_loss, labels)
         replicas = tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
+        tokens = tf.reduce_sum(features["attention_mask_1"]) + tf.reduce_sum(
+            features["attention_mask_2"])
         return {
             "loss": loss,
             "positive_loss": positive_sum / (num_positive * replicas),
             "negative_loss": negative_sum / (num_negative * replicas),
+            "tokens": tf.cast(tokens, tf.float32),
         }

@@ -25,16 +25,18 @@ def mean_pooling(token_embeddings: tf.Tensor, attention_mask: tf.Tensor) -> tf.T
     Example:
         >>> mean_pooling(backbone(ids, attention_mask=mask)[0], mask)
     """
-    mask = tf.cast(attention_mask, token_embeddings.dtype)[:, :, tf.newaxis]
+    # float32 even under mixed precision: a float16 sum over many tokens loses precision.
+    token_embeddings = tf.cast(token_embeddings, tf.float32)
+    mask = tf.cast(attention_mask, tf.float32)[:, :, tf.newaxis]
     summed = tf.reduce_sum(token_embeddings * mask, axis=1)
-    counts = tf.maximum(tf.reduce_sum(mask, axis=1), tf.constant(1e-9, token_embeddings.dtype))
+    counts = tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
     return summed / counts
 
 
 def cls_pooling(token_embeddings: tf.Tensor, attention_mask: tf.Tensor) -> tf.Tensor:
     """The first token's hidden state ([CLS] for BERT, <s> for RoBERTa)."""
     del attention_mask
-    return token_embeddings[:, 0]
+    return tf.cast(token_embeddings[:, 0], tf.float32)
 
 
 def get_pooling(mode: str):

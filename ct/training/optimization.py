@@ -40,4 +40,4 @@ def build_optimizer(config: OptimizerConfig) -> keras.optimizers.Optimizer:
 
 def current_learning_rate(optimizer) -> float:
     """The learning rate of the optimizer's last update (tf-keras tracks it for schedules)."""
-    return float(optimizer.learning_rate)
+    return float(keras.backend.get_value(optimizer.learning_rate))

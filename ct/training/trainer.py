@@ -1,4 +1,9 @@
-"""CTTrainer: runs CT training end to end with a custom loop inside a ``tf.distribute`` scope.
+"""CTTrainer: CT training end to end, inside a ``tf.distribute`` strategy, with two drivers.
+
+``driver: loop`` is a custom loop (``strategy.run`` of the model's ``train_step`` in a
+``tf.function``); ``driver: fit`` is Keras ``model.fit`` with standard callbacks. Both call the
+same ``train_step`` on the same data stream and share the hooks below, so they produce the same
+losses and the same files.
 
 What a run writes to its output directory:
 
@@ -12,6 +17,8 @@ What a run writes to its output directory:
 - ``summary.json``: config, seed, steps, wall time, throughput, STS-B dev before and after for
   both models, and which model was kept. Its presence marks the run as finished.
 
+In multi-worker training only the chief writes these; other workers write to a temporary folder.
+
 Example:
     >>> summary = CTTrainer(load_config("configs/ct_paper.yaml"), "runs/ct").train()
 """
@@ -20,86 +27,56 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import yaml
 
 from ct._keras import keras, tf
 from ct.config import TrainConfig, config_to_dict
 from ct.data.corpus import Corpus
-from ct.data.ct_dataset import build_ct_dataset
+from ct.data.ct_dataset import make_dataset_fn
 from ct.data.ct_sampling import sentences_per_batch
-from ct.distribute import get_strategy
-from ct.errors import OutputDirError
+from ct.distribute import get_strategy, is_chief
+from ct.errors import ConfigError
 from ct.evaluation.sts import STSEvaluator
 from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
+from ct.training.callbacks import CTFitCallback
 from ct.training.curves import plot_training_curves
 from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.optimization import build_optimizer, current_learning_rate
+from ct.training.run_dir import SUMMARY_FILE, check_output_dir, save_encoder_atomically
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_FILE = "summary.json"
 LOSS_KEYS = ("loss", "positive_loss", "negative_loss")
 
 
 def make_distributed_train_step(strategy: tf.distribute.Strategy, model):
     """Wraps ``model.train_step`` for the custom loop: ``strategy.run`` + cross-replica sum.
 
-    Returns a ``tf.function`` taking one (distributed) batch and returning global ``loss``,
-    ``positive_loss``, ``negative_loss`` and ``tokens`` (real tokens both models processed).
+    Returns a ``tf.function`` taking one distributed batch and returning the global ``loss``,
+    ``positive_loss``, ``negative_loss`` and ``tokens``.
     """
-
-    def replica_step(batch):
-        outputs = model.train_step(batch)
-        features = batch[0]
-        outputs["tokens"] = tf.cast(tf.reduce_sum(features["attention_mask_1"])
-                                    + tf.reduce_sum(features["attention_mask_2"]), tf.float32)
-        return outputs
 
     @tf.function(reduce_retracing=True)
     def step(batch):
-        per_replica = strategy.run(replica_step, args=(batch,))
+        per_replica = strategy.run(model.train_step, args=(batch,))
         return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                 for key, value in per_replica.items()}
 
     return step
 
 
-def check_output_dir(output_dir: Path) -> None:
-    """Refuses a directory that already holds a run, so earlier results are never overwritten.
-
-    Raises:
-        OutputDirError: the directory holds a finished or started run, or is not writable.
-    """
-    if (output_dir / SUMMARY_FILE).exists():
-        raise OutputDirError(f"output directory {output_dir} already holds a finished run "
-                             f"({SUMMARY_FILE}); choose another --output-dir")
-    if (output_dir / METRICS_FILE).exists():
-        raise OutputDirError(f"output directory {output_dir} already holds a started run "
-                             f"({METRICS_FILE}); choose another --output-dir")
-    if output_dir.exists() and not output_dir.is_dir():
-        raise OutputDirError(f"output path {output_dir} exists and is not a directory")
-    parent = output_dir if output_dir.exists() else _existing_parent(output_dir)
-    if not os.access(parent, os.W_OK):
-        raise OutputDirError(f"cannot write to {parent}: permission denied")
-
-
 def _better_model(record: dict) -> int:
     """1 or 2: the model with the higher STS-B dev score; model 2 on a tie."""
     return 1 if record["stsb_dev_model_1"] > record["stsb_dev_model_2"] else 2
-
-
-def _existing_parent(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
 
 
 class CTTrainer:
@@ -109,13 +86,17 @@ class CTTrainer:
         config: the validated training config.
         output_dir: where the run's files go (must not hold an earlier run).
 
-    Everything a user can get wrong (output folder, corpus, STS file, model path, tokenizer)
-    is checked in ``__init__``, before any model weights are loaded.
+    Everything a user can get wrong (output folder, corpus, STS file, model path, tokenizer,
+    strategy, batch split across replicas) is checked in ``__init__``, before any model
+    weights are loaded.
     """
 
     def __init__(self, config: TrainConfig, output_dir: str | os.PathLike):
         self.config = config
-        self.output_dir = Path(output_dir)
+        self.is_chief = is_chief(config.strategy)
+        # Non-chief workers train but keep their files out of the way.
+        self.output_dir = (Path(output_dir) if self.is_chief
+                           else Path(tempfile.mkdtemp(prefix="ct-worker-")))
         check_output_dir(self.output_dir)
         self.corpus = Corpus.from_patterns(config.corpus, config.corpus_format, config.text_field)
         self.corpus_stats = self.corpus.validate(
@@ -126,40 +107,107 @@ class CTTrainer:
                                                     batch_size=config.eval_batch_size)
         self.model_dir = resolve_model_dir(config.model)
         self.tokenizer = load_tokenizer(str(self.model_dir))
-        self.strategy = get_strategy(config.strategy)
+        self.strategy = get_strategy(config.strategy, config.virtual_devices,
+                                     config.require_accelerator)
+        self.num_replicas = self.strategy.num_replicas_in_sync
+        group = config.num_negatives + 1
+        if config.batch_size % (self.num_replicas * group):
+            raise ConfigError(
+                f"batch_size {config.batch_size} cannot be split over {self.num_replicas} "
+                f"replicas in whole groups of 1 positive + {config.num_negatives} negatives; "
+                f"use a multiple of {self.num_replicas * group}")
         self.model: Optional[ContrastiveTensionModel] = None
+        self.data_position = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                         name="data_position")
         self.evaluations: list[dict] = []
         self.best: Optional[dict] = None
         self.metrics: Optional[MetricsLogger] = None
+        self._reset_counters()
+
+    def _reset_counters(self) -> None:
+        self.steps_done = 0
+        self.timed_steps = 0
+        self.train_seconds = 0.0
+        self.tokens = 0.0
+        self._window = {key: 0.0 for key in LOSS_KEYS}
+        self._window_steps = 0
+        self._window_seconds = 0.0
+        self._step_start = 0.0
+        self._seen_first_step = False
+        self._progress = None
 
     # ------------------------------------------------------------------ setup
     def build_model(self) -> ContrastiveTensionModel:
-        """Loads the two encoders and compiles the model with the paper's optimizer."""
+        """Loads the two encoders and compiles the model with the configured optimizer."""
         config = self.config
         keras.utils.set_random_seed(config.seed)
         if config.deterministic:
             tf.config.experimental.enable_op_determinism()
-        with self.strategy.scope():
-            model = ContrastiveTensionModel.from_pretrained(
-                str(self.model_dir), pooling=config.pooling, max_length=config.max_length,
-                dropout=config.dropout, tokenizer=self.tokenizer)
-            model.compile(optimizer=build_optimizer(config.optimizer))
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(config.precision)
+        try:
+            with self.strategy.scope():
+                model = ContrastiveTensionModel.from_pretrained(
+                    str(self.model_dir), pooling=config.pooling, max_length=config.max_length,
+                    dropout=config.dropout, tokenizer=self.tokenizer,
+                    jit_compile=config.jit_compile)
+                optimizer = build_optimizer(config.optimizer)
+                if config.precision == "mixed_float16":
+                    optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+                model.compile(optimizer=optimizer)
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
         self.model = model
         return model
 
-    def build_dataset(self) -> tf.data.Dataset:
-        """The seeded CT batch stream for this config."""
+    def dataset_fn(self, input_context: tf.distribute.InputContext) -> tf.data.Dataset:
+        """This config's CT stream for one input pipeline, in per-replica batches."""
         config = self.config
-        return build_ct_dataset(
-            self.corpus, self.tokenizer, batch_size=config.batch_size,
-            num_negatives=config.num_negatives, max_length=config.max_length, seed=config.seed,
-            shuffle_buffer=config.shuffle_buffer, padding=config.padding)
+        return make_dataset_fn(
+            self.corpus, self.tokenizer, start_position=self.data_position,
+            batch_size=config.batch_size, num_negatives=config.num_negatives,
+            max_length=config.max_length, seed=config.seed,
+            shuffle_buffer=config.shuffle_buffer, padding=config.padding)(input_context)
 
-    # ------------------------------------------------------------------ evaluation
+    # ------------------------------------------------------------------ hooks (both drivers)
+    def step_started(self) -> None:
+        self._step_start = time.time()
+
+    def step_finished(self, step: int, values: dict) -> None:
+        """Accounts one finished step: throughput, the logging window, the progress bar."""
+        seconds = time.time() - self._step_start
+        values = {key: float(values[key]) for key in (*LOSS_KEYS, "tokens")}
+        self.steps_done = step
+        if self._progress is not None:
+            self._progress.update(1)
+        if self._seen_first_step:  # the first step of a process includes tracing
+            self.timed_steps += 1
+            self.train_seconds += seconds
+            self.tokens += values["tokens"]
+        self._seen_first_step = True
+        self._window_seconds += seconds
+        for key in LOSS_KEYS:
+            self._window[key] += values[key]
+        self._window_steps += 1
+        if step % self.config.log_every == 0 or step == self.config.steps:
+            record = {"step": step,
+                      **{k: v / self._window_steps for k, v in self._window.items()},
+                      "learning_rate": current_learning_rate(self.model.optimizer),
+                      "pairs_per_s": self._window_steps * self.config.batch_size
+                      / max(self._window_seconds, 1e-9)}
+            self.metrics.log(record)
+            if self._progress is not None:
+                self._progress.set_postfix(loss=f"{record['loss']:.4f}",
+                                           pairs_s=f"{record['pairs_per_s']:.1f}")
+            self._window = {key: 0.0 for key in LOSS_KEYS}
+            self._window_steps, self._window_seconds = 0, 0.0
+
     def evaluate(self, step: int) -> Optional[dict]:
         """Scores both models on STS-B dev, logs it, and saves a new best model."""
         if self.evaluator is None:
             return None
+        if self.evaluations and self.evaluations[-1]["step"] == step:
+            return self.evaluations[-1]
         record = {"event": "eval", "step": step}
         for index, encoder in enumerate(self.model.encoders, start=1):
             record[f"stsb_dev_model_{index}"] = self.evaluator(encoder)["spearman"]
@@ -171,14 +219,21 @@ class CTTrainer:
         score = record[f"stsb_dev_model_{better}"]
         if self.best is None or score > self.best["stsb_dev_spearman"]:
             self.best = {"model": better, "step": step, "stsb_dev_spearman": score}
-            if self.config.keep == "best":
-                self._save_atomically(self.model.encoders[better - 1], self.output_dir / "best")
+            if self.config.keep == "best" and self.is_chief:
+                save_encoder_atomically(self.model.encoders[better - 1], self.output_dir / "best")
         return record
 
-    # ------------------------------------------------------------------ main loop
-    def train(self) -> dict:
-        """Runs the whole job and returns the summary (also written to ``summary.json``)."""
+    # ------------------------------------------------------------------ drivers
+    def train(self, callbacks: Optional[Sequence[keras.callbacks.Callback]] = None) -> dict:
+        """Runs the whole job and returns the summary (also written to ``summary.json``).
+
+        Args:
+            callbacks: Keras callbacks for ``driver: fit`` (ModelCheckpoint, TensorBoard,
+                CSVLogger, BackupAndRestore, EarlyStopping, ReduceLROnPlateau, ...).
+        """
         config = self.config
+        if callbacks and config.driver != "fit":
+            raise ConfigError("Keras callbacks need driver: fit (--set driver=fit)")
         self.output_dir.mkdir(parents=True, exist_ok=True)
         (self.output_dir / "config.yaml").write_text(
             yaml.safe_dump(config_to_dict(config), sort_keys=False))
@@ -186,63 +241,45 @@ class CTTrainer:
         self.metrics = MetricsLogger(self.output_dir, tensorboard=config.tensorboard)
         if self.model is None:
             self.build_model()
-        dataset = self.strategy.experimental_distribute_dataset(self.build_dataset())
-        step_function = make_distributed_train_step(self.strategy, self.model)
-
-        self.evaluate(step=0)
-        train_seconds, tokens = 0.0, 0.0
-        window = {key: 0.0 for key in LOSS_KEYS}
-        window_steps, window_start = 0, time.time()
+        self.evaluate(step=int(self.model.optimizer.iterations.numpy()))
         from tqdm.auto import tqdm
 
-        progress = tqdm(total=config.steps, desc="CT", unit="step", disable=None)
-        iterator = iter(dataset)
-        for step in range(1, config.steps + 1):
-            step_start = time.time()
-            outputs = step_function(next(iterator))
-            values = {key: float(value) for key, value in outputs.items()}
-            if step > 1 or config.steps == 1:  # step 1 includes tracing: not throughput
-                train_seconds += time.time() - step_start
-                tokens += values["tokens"]
-            for key in LOSS_KEYS:
-                window[key] += values[key]
-            window_steps += 1
-            progress.update(1)
-            if step % config.log_every == 0 or step == config.steps:
-                elapsed = time.time() - window_start
-                record = {"step": step, **{k: v / window_steps for k, v in window.items()},
-                          "learning_rate": current_learning_rate(self.model.optimizer),
-                          "pairs_per_s": window_steps * config.batch_size / max(elapsed, 1e-9)}
-                self.metrics.log(record)
-                progress.set_postfix(loss=f"{record['loss']:.4f}",
-                                     pairs_s=f"{record['pairs_per_s']:.1f}")
-                window = {key: 0.0 for key in LOSS_KEYS}
-                window_steps, window_start = 0, time.time()
-            if step % config.eval_every == 0 or step == config.steps:
-                eval_start = time.time()
-                self.evaluate(step)
-                window_start += time.time() - eval_start  # evaluation is not training time
-        progress.close()
+        self._progress = tqdm(total=config.steps, desc="CT", unit="step", disable=None)
+        if config.driver == "fit":
+            self._train_fit(callbacks or [])
+        else:
+            self._train_loop()
+        self._progress.close()
         self.metrics.close()
         plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png")
-
         final_dir = self._save_final()
-        summary = self._summary(time.time() - start_time, train_seconds, tokens, final_dir)
+        summary = self._summary(time.time() - start_time, final_dir)
         (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
-    # ------------------------------------------------------------------ outputs
-    @staticmethod
-    def _save_atomically(encoder, target: Path) -> None:
-        staging = target.with_name(target.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        encoder.save(staging)
-        old = target.with_name(target.name + ".old")
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+    def _train_loop(self) -> None:
+        config, model = self.config, self.model
+        dataset = self.strategy.distribute_datasets_from_function(self.dataset_fn)
+        step_function = make_distributed_train_step(self.strategy, model)
+        first = int(model.optimizer.iterations.numpy())
+        self.data_position.assign(first)
+        iterator = iter(dataset)
+        for step in range(first + 1, config.steps + 1):
+            self.step_started()
+            self.step_finished(step, step_function(next(iterator)))
+            if step % config.eval_every == 0 or step == config.steps:
+                self.evaluate(step)
 
+    def _train_fit(self, callbacks: Sequence[keras.callbacks.Callback]) -> None:
+        config = self.config
+        restoring = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
+        others = [c for c in callbacks if c not in restoring]
+        self.model.fit(
+            keras.utils.experimental.DatasetCreator(self.dataset_fn),
+            epochs=math.ceil(config.steps / config.eval_every), steps_per_epoch=config.eval_every,
+            callbacks=[*restoring, CTFitCallback(self), *others], verbose=0)
+
+    # ------------------------------------------------------------------ outputs
     def _save_final(self) -> Path:
         """Writes ``final/``: the best model (``keep: best``) or the better model at the end."""
         final_dir = self.output_dir / "final"
@@ -254,16 +291,13 @@ class CTTrainer:
         # model 2, which the paper finds usually better.
         last = self.evaluations[-1] if self.evaluations else {}
         index = _better_model(last) if last else 2
-        self.best = {"model": index, "step": self.config.steps,
+        self.best = {"model": index, "step": self.steps_done,
                      "stsb_dev_spearman": last.get(f"stsb_dev_model_{index}")}
-        self._save_atomically(self.model.encoders[index - 1], final_dir)
+        save_encoder_atomically(self.model.encoders[index - 1], final_dir)
         return final_dir
 
-    def _summary(self, wall_seconds: float, train_seconds: float, tokens: float,
-                 final_dir: Path) -> dict:
+    def _summary(self, wall_seconds: float, final_dir: Path) -> dict:
         config = self.config
-        timed_steps = config.steps - 1 if config.steps > 1 else 1
-        pairs = timed_steps * config.batch_size
         stsb = None
         if self.evaluations:
             first, last = self.evaluations[0], self.evaluations[-1]
@@ -275,15 +309,29 @@ class CTTrainer:
         return {
             "config": config_to_dict(config),
             "seed": config.seed,
-            "steps": config.steps,
+            "steps": self.steps_done,
+            "driver": config.driver,
+            "strategy": self.config.strategy,
+            "replicas": self.num_replicas,
             "model_dir": str(self.model_dir),
             "corpus": {"files": [str(f) for f in self.corpus.files],
                        "sentences": self.corpus_stats.num_sentences},
             "wall_time_s": round(wall_seconds, 2),
-            "train_time_s": round(train_seconds, 2),
-            "pairs_per_s": round(pairs / max(train_seconds, 1e-9), 2),  # after step 1
-            "tokens_per_s": round(tokens / max(train_seconds, 1e-9), 1),
+            "train_time_s": round(self.train_seconds, 2),
+            # after the first step of the process, which includes tracing
+            "pairs_per_s": round(self.timed_steps * config.batch_size
+                                 / max(self.train_seconds, 1e-9), 2),
+            "tokens_per_s": round(self.tokens / max(self.train_seconds, 1e-9), 1),
+            "final_loss": self._last_logged("loss"),
             "stsb_dev": stsb,
             "kept": self.best,
             "final_model": str(final_dir),
         }
+
+    def _last_logged(self, key: str) -> Optional[float]:
+        lines = (self.output_dir / METRICS_FILE).read_text().splitlines()
+        for line in reversed(lines):
+            record = json.loads(line)
+            if key in record:
+                return record[key]
+        return None

@@ -1,0 +1,49 @@
+"""Keras callbacks that connect ``model.fit`` to the CT trainer.
+
+:class:`CTFitCallback` makes a ``fit`` run behave like the custom loop: the same metrics lines,
+evaluations, best-model keeping and progress, and it stops at the configured step. It adds the
+STS-B dev scores to the epoch logs (an epoch is ``eval_every`` steps), so standard callbacks
+can monitor them: ``EarlyStopping(monitor="stsb_dev", mode="max")`` or
+``ReduceLROnPlateau(monitor="stsb_dev", mode="max")`` (the latter needs a constant learning
+rate: ``optimizer.lr_boundaries: []``).
+"""
+
+from __future__ import annotations
+
+from ct._keras import keras
+
+
+class CTFitCallback(keras.callbacks.Callback):
+    """Bridges Keras ``fit`` events to a :class:`ct.CTTrainer`'s step and evaluation hooks.
+
+    Args:
+        trainer: the trainer whose ``step_started``, ``step_finished`` and ``evaluate`` run.
+    """
+
+    def __init__(self, trainer):
+        super().__init__()
+        self.trainer = trainer
+
+    def _step(self) -> int:
+        return int(self.model.optimizer.iterations.numpy())
+
+    def on_train_begin(self, logs=None):
+        # BackupAndRestore (placed before this callback) has restored the step by now: the
+        # data stream continues from there.
+        self.trainer.data_position.assign(self._step())
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.trainer.step_started()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._step()
+        self.trainer.step_finished(step, logs or {})
+        if step >= self.trainer.config.steps:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = self.trainer.evaluate(self._step())
+        if record is not None and logs is not None:
+            logs["stsb_dev_model_1"] = record["stsb_dev_model_1"]
+            logs["stsb_dev_model_2"] = record["stsb_dev_model_2"]
+            logs["stsb_dev"] = max(record["stsb_dev_model_1"], record["stsb_dev_model_2"])

@@ -1,0 +1,121 @@
+"""Strategies for real on a CPU: mirrored over 2 virtual devices, 2-process multi-worker.
+
+Virtual devices must be configured before TensorFlow starts, so these runs are subprocesses.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ct.distribute import get_strategy, is_chief
+from ct.errors import ConfigError
+from helpers import REPO_ROOT
+
+PAPER = str(REPO_ROOT / "configs" / "ct_paper.yaml")
+
+
+def _run(overrides, output_dir, env=None, wait=True):
+    args = [sys.executable, "-m", "ct", "train", PAPER, "-q", "--output-dir", str(output_dir)]
+    for item in overrides:
+        args += ["--set", item]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **(env or {})}, cwd=REPO_ROOT)
+    if not wait:
+        return process
+    out, err = process.communicate(timeout=300)
+    return process.returncode, out, err
+
+
+def _losses(output_dir):
+    records = [json.loads(line) for line in (output_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in records if "loss" in r]
+
+
+@pytest.fixture(scope="module")
+def single_device_run(tmp_path_factory, tiny_bert_dir, corpus_file):
+    overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
+                 "steps=5", "log_every=1", "shuffle_buffer=1000",
+                 "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
+                 "optimizer.lr_values=[]"]
+    output_dir = tmp_path_factory.mktemp("single") / "run"
+    status, _, err = _run(overrides, output_dir)
+    assert status == 0, err
+    return overrides, _losses(output_dir)
+
+
+def test_mirrored_on_two_virtual_cpus_matches_one_device(tmp_path, single_device_run):
+    overrides, expected = single_device_run
+    status, _, err = _run(overrides + ["strategy=mirrored", "virtual_devices=2"], tmp_path / "m")
+    assert status == 0, err
+    summary = json.loads((tmp_path / "m" / "summary.json").read_text())
+    assert summary["replicas"] == 2 and summary["strategy"] == "mirrored"
+    np.testing.assert_allclose(_losses(tmp_path / "m"), expected, atol=1e-4)
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_process_multi_worker_matches_one_device(tmp_path, single_device_run):
+    overrides, expected = single_device_run
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(_run(overrides + ["strategy=multi_worker"], tmp_path / "mw",
+                              env={"TF_CONFIG": json.dumps(tf_config)}, wait=False))
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    summary = json.loads((tmp_path / "mw" / "summary.json").read_text())
+    assert summary["replicas"] == 2 and summary["strategy"] == "multi_worker"
+    np.testing.assert_allclose(_losses(tmp_path / "mw"), expected, atol=1e-4)
+
+
+def test_batch_not_divisible_by_replicas_is_refused(tmp_path, tiny_bert_dir, corpus_file):
+    status, _, err = _run([f"model={tiny_bert_dir}", f"corpus={corpus_file}",
+                           "strategy=mirrored", "virtual_devices=2", "batch_size=8"],
+                          tmp_path / "out")
+    assert status == 2
+    assert err.strip() == ("ct: error: batch_size 8 cannot be split over 2 replicas in whole "
+                           "groups of 1 positive + 7 negatives; use a multiple of 16")
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("tpu", {}, "strategy 'tpu' cannot start: no TPU found"),
+    ("mirrored", {"require_accelerator": True}, "no GPU found"),
+    ("auto", {"require_accelerator": True}, "no GPU or TPU found"),
+    ("parameter_server", {}, "not supported for CT"),
+    ("gpu_cluster", {}, "unknown strategy 'gpu_cluster'"),
+])
+def test_strategies_that_cannot_start(name, kwargs, message):
+    from ct.errors import CTError
+
+    with pytest.raises(CTError, match=message):
+        get_strategy(name, **kwargs)
+
+
+def test_strategy_names_and_chief():
+    assert get_strategy("default").num_replicas_in_sync == 1
+    assert get_strategy("auto").num_replicas_in_sync == 1  # no accelerator: default
+    with pytest.raises(ConfigError, match="must be set before TensorFlow starts"):
+        get_strategy("mirrored", virtual_devices=3)
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    for index, chief in ((0, True), (1, False)):
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": cluster,
+                                              "task": {"type": "worker", "index": index}})
+        try:
+            assert is_chief("multi_worker") is chief and is_chief("default")
+        finally:
+            del os.environ["TF_CONFIG"]
