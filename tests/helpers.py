@@ -75,3 +75,11 @@ def wiki_sentences(limit: int = 400) -> list[str]:
     """The first ``limit`` non-empty sentences of the shared Wikipedia corpus."""
     lines = (shared_data_dir() / "corpus" / "wiki_sentences.txt").read_text().splitlines()
     return [line.strip() for line in lines if line.strip()][:limit]
+
+
+def logged_losses(run_dir: Path) -> list[float]:
+    """The ``loss`` of every training line of a run's ``metrics.jsonl``."""
+    import json
+
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [record["loss"] for record in records if "loss" in record]

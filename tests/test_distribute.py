@@ -14,7 +14,7 @@ import pytest
 
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, logged_losses
 
 PAPER = str(REPO_ROOT / "configs" / "ct_paper.yaml")
 
@@ -31,9 +31,6 @@ def _run(overrides, output_dir, env=None, wait=True):
     return process.returncode, out, err
 
 
-def _losses(output_dir):
-    records = [json.loads(line) for line in (output_dir / "metrics.jsonl").read_text().splitlines()]
-    return [r["loss"] for r in records if "loss" in r]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +42,7 @@ def single_device_run(tmp_path_factory, tiny_bert_dir, corpus_file):
     output_dir = tmp_path_factory.mktemp("single") / "run"
     status, _, err = _run(overrides, output_dir)
     assert status == 0, err
-    return overrides, _losses(output_dir)
+    return overrides, logged_losses(output_dir)
 
 
 def test_mirrored_on_two_virtual_cpus_matches_one_device(tmp_path, single_device_run):
@@ -54,7 +51,7 @@ def test_mirrored_on_two_virtual_cpus_matches_one_device(tmp_path, single_device
     assert status == 0, err
     summary = json.loads((tmp_path / "m" / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["strategy"] == "mirrored"
-    np.testing.assert_allclose(_losses(tmp_path / "m"), expected, atol=1e-4)
+    np.testing.assert_allclose(logged_losses(tmp_path / "m"), expected, atol=1e-4)
 
 
 def _free_ports(count):
@@ -80,7 +77,7 @@ def test_two_process_multi_worker_matches_one_device(tmp_path, single_device_run
         assert process.returncode == 0, err
     summary = json.loads((tmp_path / "mw" / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["strategy"] == "multi_worker"
-    np.testing.assert_allclose(_losses(tmp_path / "mw"), expected, atol=1e-4)
+    np.testing.assert_allclose(logged_losses(tmp_path / "mw"), expected, atol=1e-4)
 
 
 def test_batch_not_divisible_by_replicas_is_refused(tmp_path, tiny_bert_dir, corpus_file):

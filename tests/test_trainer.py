@@ -4,21 +4,18 @@ import numpy as np
 
 from ct.config import load_config
 from ct.training.trainer import CTTrainer
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, logged_losses
 
 PAPER = REPO_ROOT / "configs" / "ct_paper.yaml"
 
 
-def _losses(output_dir):
-    records = [json.loads(line) for line in (output_dir / "metrics.jsonl").read_text().splitlines()]
-    return [record["loss"] for record in records if "loss" in record]
 
 
 def test_run_writes_metrics_summary_and_loadable_final(tmp_path, train_overrides):
     config = load_config(PAPER, train_overrides)
     summary = CTTrainer(config, tmp_path / "run").train()
     run = tmp_path / "run"
-    assert len(_losses(run)) == 4
+    assert len(logged_losses(run)) == 4
     assert (run / "curves.png").stat().st_size > 10_000
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     written = json.loads((run / "summary.json").read_text())
@@ -42,15 +39,15 @@ def test_same_seed_same_loss_curve(tmp_path, train_overrides):
     curves = []
     for name in ("a", "b"):
         CTTrainer(load_config(PAPER, train_overrides + ["sts_dev=null"]), tmp_path / name).train()
-        curves.append(_losses(tmp_path / name))
+        curves.append(logged_losses(tmp_path / name))
     np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
     CTTrainer(load_config(PAPER, train_overrides + ["sts_dev=null", "seed=7"]),
               tmp_path / "c").train()
-    assert not np.allclose(_losses(tmp_path / "c"), curves[0])
+    assert not np.allclose(logged_losses(tmp_path / "c"), curves[0])
 
 
 def test_a_few_steps_lower_the_loss(tmp_path, train_overrides):
     overrides = train_overrides + ["sts_dev=null", "steps=40", "log_every=10"]
     CTTrainer(load_config(PAPER, overrides), tmp_path / "run").train()
-    losses = _losses(tmp_path / "run")
+    losses = logged_losses(tmp_path / "run")
     assert losses[-1] < 0.7 * losses[0], losses
