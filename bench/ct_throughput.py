@@ -44,8 +44,9 @@ def main() -> None:
     dataset = build_ct_dataset(Corpus.from_patterns([args.corpus]), model.encoder_1.tokenizer,
                                batch_size=args.batch_size, num_negatives=args.num_negatives,
                                max_length=args.max_length, padding=args.padding)
-    batches = iter(strategy.experimental_distribute_dataset(dataset))
-    step = make_distributed_train_step(strategy, model)
+    distributed = strategy.experimental_distribute_dataset(dataset)
+    batches = iter(distributed)
+    step = make_distributed_train_step(strategy, model, distributed.element_spec)
     for _ in range(args.warmup_steps):
         float(step(next(batches))["loss"])
 

@@ -58,14 +58,21 @@ logger = logging.getLogger(__name__)
 LOSS_KEYS = ("loss", "positive_loss", "negative_loss")
 
 
-def make_distributed_train_step(strategy: tf.distribute.Strategy, model):
+def make_distributed_train_step(strategy: tf.distribute.Strategy, model, element_spec=None):
     """Wraps ``model.train_step`` for the custom loop: ``strategy.run`` + cross-replica sum.
+
+    Args:
+        strategy: the strategy the model was built in.
+        model: the CT model.
+        element_spec: the distributed dataset's ``element_spec``; with it the step is traced
+            once for all batch shapes.
 
     Returns a ``tf.function`` taking one distributed batch and returning the global ``loss``,
     ``positive_loss``, ``negative_loss`` and ``tokens``.
     """
+    signature = [element_spec] if element_spec is not None else None
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=signature, reduce_retracing=True)
     def step(batch):
         per_replica = strategy.run(model.train_step, args=(batch,))
         return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
@@ -260,7 +267,7 @@ class CTTrainer:
     def _train_loop(self) -> None:
         config, model = self.config, self.model
         dataset = self.strategy.distribute_datasets_from_function(self.dataset_fn)
-        step_function = make_distributed_train_step(self.strategy, model)
+        step_function = make_distributed_train_step(self.strategy, model, dataset.element_spec)
         first = int(model.optimizer.iterations.numpy())
         self.data_position.assign(first)
         iterator = iter(dataset)
