@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config value (repeatable)")
     train.add_argument("--output-dir", help="where the run is written (default: runs/ct-TIME)")
+    train.add_argument("--resume", action="store_true",
+                       help="resume the unfinished run in --output-dir from its latest "
+                            "checkpoint (an unfinished run of the same config resumes "
+                            "automatically; this makes a missing one an error)")
     train.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
 
     evaluate = commands.add_parser(
@@ -158,7 +162,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from ct.training.trainer import CTTrainer
 
-    trainer = CTTrainer(config, output_dir)
+    trainer = CTTrainer(config, output_dir, resume=True if args.resume else None)
     summary = trainer.train()
     print(format_summary(summary))
     return 0
@@ -194,7 +198,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return {"train": _train, "eval": _eval, "encode": _encode}[args.command](args)
     except CTError as exc:
         print(f"ct: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         print("ct: interrupted", file=sys.stderr)
         return 130

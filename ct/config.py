@@ -54,6 +54,8 @@ class TrainConfig:
     corpus: list[str] = dataclasses.field(default_factory=lambda: ["bundled:wiki_sentences"])
     corpus_format: Literal["auto", "text", "jsonl", "csv"] = "auto"
     text_field: Optional[str] = None  # JSONL key or CSV column name (default "text")
+    on_bad_line: Literal["error", "skip"] = "error"  # undecodable/malformed corpus lines
+    max_bad_line_share: float = 0.01  # with on_bad_line: skip, refuse a corpus worse than this
     shuffle_buffer: int = 100_000
     padding: Literal["longest", "max_length"] = "longest"
 
@@ -83,6 +85,11 @@ class TrainConfig:
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     jit_compile: bool = False  # XLA for the forward/backward pass; pair with padding=max_length
     deterministic: bool = True  # same seed, same loss curve (tf op determinism)
+    # Reliability: checkpoints (both encoders, optimizer, step, data position) every N steps,
+    # the last `keep_last` kept; a non-finite loss or gradient stops the run or skips the batch.
+    checkpoint_every: int = 500
+    keep_last: int = 3
+    on_nonfinite: Literal["stop", "skip"] = "stop"
     log_every: int = 10
     tensorboard: bool = True  # TensorBoard summaries in OUTPUT_DIR/tensorboard
     output_dir: Optional[str] = None
@@ -98,6 +105,14 @@ class TrainConfig:
                 f"batch_size ({self.batch_size}) must be a multiple of num_negatives + 1 "
                 f"({self.num_negatives + 1}): each positive pair comes with num_negatives "
                 "negative pairs")
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"checkpoint_every must be >= 0 (0: off), got "
+                              f"{self.checkpoint_every}")
+        if self.keep_last < 1:
+            raise ConfigError(f"keep_last must be >= 1, got {self.keep_last}")
+        if not 0.0 <= self.max_bad_line_share <= 1.0:
+            raise ConfigError(f"max_bad_line_share must be between 0 and 1, got "
+                              f"{self.max_bad_line_share}")
         if self.virtual_devices < 0:
             raise ConfigError(f"virtual_devices must be >= 0, got {self.virtual_devices}")
         if self.max_length < 3:

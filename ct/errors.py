@@ -6,7 +6,12 @@ bug and keeps its traceback.
 
 
 class CTError(Exception):
-    """Base class: a user-facing problem with a message that says what to change."""
+    """Base class: a user-facing problem with a message that says what to change.
+
+    ``exit_status`` is what the CLI exits with: 2 for bad input.
+    """
+
+    exit_status = 2
 
 
 class ConfigError(CTError):
@@ -23,3 +28,17 @@ class ModelLoadError(CTError):
 
 class OutputDirError(CTError):
     """An output directory that cannot be used (e.g. it already holds a finished run)."""
+
+
+class NonFiniteLossError(CTError):
+    """Training stopped on a NaN or infinite loss or gradient (``on_nonfinite: stop``)."""
+
+    exit_status = 3
+
+
+class RunInterrupted(CTError):
+    """Training stopped by SIGINT/SIGTERM after saving a checkpoint; the run can resume."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.exit_status = 128 + signal_number

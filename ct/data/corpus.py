@@ -37,6 +37,7 @@ class CorpusStats:
     num_sentences: int
     num_distinct: int
     num_files: int
+    num_bad_lines: int = 0
 
 
 @dataclasses.dataclass
@@ -47,15 +48,18 @@ class Corpus:
         files: the files, in reading order.
         format: ``"text"`` (one sentence per line), ``"jsonl"`` or ``"csv"``.
         text_field: JSONL key or CSV column that holds the sentence.
+        on_bad_line: ``"error"`` stops at an undecodable or malformed line; ``"skip"``
+            skips it (validation counts them).
     """
 
     files: list[Path]
     format: str = "text"
     text_field: str = DEFAULT_TEXT_FIELD
+    on_bad_line: str = "error"
 
     @classmethod
     def from_patterns(cls, patterns: Sequence[str], format: str = "auto",
-                      text_field: Optional[str] = None) -> "Corpus":
+                      text_field: Optional[str] = None, on_bad_line: str = "error") -> "Corpus":
         """Expands paths and globs (sorted, so the order is reproducible).
 
         Raises:
@@ -83,38 +87,57 @@ class Corpus:
                 raise DataError("corpus files have mixed formats "
                                 f"({', '.join(sorted(formats))}); set corpus_format")
             format = formats.pop()
-        return cls(files=files, format=format, text_field=text_field or DEFAULT_TEXT_FIELD)
+        return cls(files=files, format=format, text_field=text_field or DEFAULT_TEXT_FIELD,
+                   on_bad_line=on_bad_line)
 
-    def iter_sentences(self) -> Iterator[str]:
+    def iter_sentences(self, bad_lines: Optional[list] = None) -> Iterator[str]:
         """Yields every non-empty sentence, stripped, file after file.
 
+        Args:
+            bad_lines: with ``on_bad_line="skip"``, messages of skipped lines are appended here.
+
         Raises:
-            DataError: undecodable bytes or malformed records, naming file and line.
+            DataError: undecodable bytes or malformed records, naming file and line (unless
+                ``on_bad_line="skip"``).
         """
         reader = {"text": self._text_lines, "jsonl": self._jsonl_texts,
                   "csv": self._csv_texts}[self.format]
+        sink = bad_lines if bad_lines is not None else []
+        bad = None if self.on_bad_line == "error" else sink.append
         for path in self.files:
-            for text in reader(path):
+            for text in reader(path, bad):
                 text = text.strip()
                 if text:
                     yield text
 
-    def validate(self, min_distinct: int, distinct_cap: int = 100_000) -> CorpusStats:
+    def validate(self, min_distinct: int, distinct_cap: int = 100_000,
+                 max_bad_share: float = 0.01) -> CorpusStats:
         """Reads the whole corpus once and checks it can feed training.
 
         Args:
             min_distinct: distinct sentences one batch needs.
             distinct_cap: stop collecting distinct sentences past this many (bounded memory).
+            max_bad_share: with ``on_bad_line="skip"``, the largest share of skipped lines
+                accepted.
 
         Raises:
             DataError: unreadable, empty or too small a corpus, or bad bytes/records.
         """
-        count, distinct = 0, set()
-        for sentence in self.iter_sentences():
+        count, distinct, bad_lines = 0, set(), []
+        for sentence in self.iter_sentences(bad_lines):
             count += 1
             if len(distinct) < distinct_cap:
                 distinct.add(sentence)
         names = ", ".join(str(f) for f in self.files[:3]) + (" ..." if len(self.files) > 3 else "")
+        if bad_lines:
+            share = len(bad_lines) / (count + len(bad_lines))
+            logger.warning("corpus: skipped %d bad line(s) (%.2f%%), e.g. %s", len(bad_lines),
+                           100 * share, bad_lines[0])
+            if share > max_bad_share:
+                raise DataError(
+                    f"corpus {names}: {len(bad_lines)} of {count + len(bad_lines)} lines "
+                    f"({100 * share:.1f}%) are undecodable or malformed, more than "
+                    f"max_bad_line_share={max_bad_share}; first: {bad_lines[0]}")
         if count == 0:
             raise DataError(f"corpus {names} is empty: no non-blank lines")
         if len(distinct) < min_distinct:
@@ -122,35 +145,40 @@ class Corpus:
                 f"corpus {names} has only {len(distinct)} distinct sentences; one CT batch "
                 f"needs {min_distinct} (lower batch_size or num_negatives, or add text)")
         stats = CorpusStats(num_sentences=count, num_distinct=len(distinct),
-                            num_files=len(self.files))
+                            num_files=len(self.files), num_bad_lines=len(bad_lines))
         logger.info("corpus: %d sentences in %d file(s)", count, len(self.files))
         return stats
 
     # ------------------------------------------------------------------ readers
-    def _text_lines(self, path: Path) -> Iterator[str]:
-        for _, line in iter_decoded_lines(path, "corpus file"):
+    def _text_lines(self, path: Path, bad) -> Iterator[str]:
+        for _, line in iter_decoded_lines(path, "corpus file", bad):
             yield line
 
-    def _jsonl_texts(self, path: Path) -> Iterator[str]:
-        for number, line in iter_decoded_lines(path, "corpus file"):
+    def _jsonl_texts(self, path: Path, bad) -> Iterator[str]:
+        for number, line in iter_decoded_lines(path, "corpus file", bad):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                _reject(bad, f"{path}:{number}: not valid JSON ({exc.msg})")
+                continue
             if not isinstance(record, dict) or self.text_field not in record:
-                raise DataError(f"{path}:{number}: no field {self.text_field!r} "
-                                "(set text_field to the key holding the sentence)")
+                _reject(bad, f"{path}:{number}: no field {self.text_field!r} "
+                             "(set text_field to the key holding the sentence)")
+                continue
             value = record[self.text_field]
             if not isinstance(value, str):
-                raise DataError(f"{path}:{number}: field {self.text_field!r} is "
-                                f"{type(value).__name__}, not a string")
+                _reject(bad, f"{path}:{number}: field {self.text_field!r} is "
+                             f"{type(value).__name__}, not a string")
+                continue
             yield value
 
-    def _csv_texts(self, path: Path) -> Iterator[str]:
+
+
+    def _csv_texts(self, path: Path, bad) -> Iterator[str]:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        lines = iter_decoded_lines(path, "corpus file")
+        lines = iter_decoded_lines(path, "corpus file", bad)
         rows = csv.reader((line + "\n" for _, line in lines), delimiter=delimiter)
         try:
             header = next(rows)
@@ -164,6 +192,14 @@ class Corpus:
             if not row:
                 continue
             if column >= len(row):
-                raise DataError(f"{path}:{rows.line_num}: row has {len(row)} columns, "
-                                f"column {self.text_field!r} is number {column + 1}")
+                _reject(bad, f"{path}:{rows.line_num}: row has {len(row)} columns, "
+                             f"column {self.text_field!r} is number {column + 1}")
+                continue
             yield row[column]
+
+
+def _reject(bad, message: str) -> None:
+    """A malformed line: an error, or (``on_bad_line="skip"``) passed to ``bad`` and skipped."""
+    if bad is None:
+        raise DataError(message)
+    bad(message)

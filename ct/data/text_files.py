@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 from ct.errors import DataError
 from ct.resources import resolve_path
 
 
-def iter_decoded_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]]:
+def iter_decoded_lines(path: str | Path, what: str = "file",
+                       on_bad_line: Optional[Callable[[str], None]] = None
+                       ) -> Iterator[tuple[int, str]]:
     """Yields ``(line_number, text)`` one line at a time, line breaks removed.
 
     Args:
         path: a file path or ``bundled:NAME``.
         what: how to call the file in error messages (``"corpus file"``, ``"STS file"``).
+        on_bad_line: if given, undecodable lines are passed to it (as the error message) and
+            skipped instead of raising.
 
     Raises:
         DataError: missing, unreadable or directory path; undecodable bytes (file and line).
@@ -33,6 +37,10 @@ def iter_decoded_lines(path: str | Path, what: str = "file") -> Iterator[tuple[i
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{resolved}:{number}: undecodable bytes (not UTF-8) at byte "
-                                f"{exc.start} of the line") from None
+                message = (f"{resolved}:{number}: undecodable bytes (not UTF-8) at byte "
+                           f"{exc.start} of the line")
+                if on_bad_line is None:
+                    raise DataError(message) from None
+                on_bad_line(message)
+                continue
             yield number, text.rstrip("\r\n")

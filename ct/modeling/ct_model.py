@@ -104,13 +104,22 @@ class ContrastiveTensionModel(keras.Model):
         The loss is averaged over the *global* batch (``tf.nn.compute_average_loss``), so
         summing the returned values over replicas gives the global means, and gradients summed
         by the optimizer across replicas equal the single-device gradient. ``tokens`` counts
-        the real (non-padding) tokens both models processed.
+        the real (non-padding) tokens both models processed; ``nonfinite`` is 1 (summed) when
+        the loss or a gradient was NaN/inf and the update was dropped.
         """
         features, labels = data
         per_pair_loss, loss, gradients = self._gradient_function(features, labels)
         # Unused variables (e.g. BERT's pooler: CT pools token states itself) get no gradient.
+        pairs = [(g, v) for g, v in zip(gradients, self.trainable_variables) if g is not None]
+        # A non-finite loss or gradient on any replica drops this step's gradients everywhere,
+        # so the weights never take a NaN; the trainer then stops or counts a skipped batch.
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs]
+                               + [tf.math.is_finite(loss)])
+        nonfinite = tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+        keep = tf.cast(nonfinite == 0.0, tf.float32)
         self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, self.trainable_variables) if g is not None])
+            [(tf.where(keep > 0, g, tf.zeros_like(g)), v) for g, v in pairs])
         positive_sum, negative_sum, num_positive, num_negative = split_positive_negative(
             per_pair_loss, labels)
         replicas = tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
@@ -121,4 +130,6 @@ class ContrastiveTensionModel(keras.Model):
             "positive_loss": positive_sum / (num_positive * replicas),
             "negative_loss": negative_sum / (num_negative * replicas),
             "tokens": tf.cast(tokens, tf.float32),
+            # this replica's share of "the step was skipped" (sums to 1 over replicas)
+            "nonfinite": (1.0 - keep) / replicas,
         }

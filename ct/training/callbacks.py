@@ -38,12 +38,20 @@ class CTFitCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         step = self._step()
         self.trainer.step_finished(step, logs or {})
+        if self.trainer.halt:
+            self.model.stop_training = True
+        elif not self.trainer.is_eval_step(step):
+            self.trainer.checkpoint_if_due(step)  # eval steps checkpoint after evaluating
         if step >= self.trainer.config.steps:
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        record = self.trainer.evaluate(self._step())
-        if record is not None and logs is not None:
+        step = self._step()
+        if self.trainer.halt or not self.trainer.is_eval_step(step):
+            return
+        self.trainer.step_boundary(step)
+        record = self.trainer.evaluations[-1] if self.trainer.evaluations else None
+        if record is not None and record["step"] == step and logs is not None:
             logs["stsb_dev_model_1"] = record["stsb_dev_model_1"]
             logs["stsb_dev_model_2"] = record["stsb_dev_model_2"]
             logs["stsb_dev"] = max(record["stsb_dev_model_1"], record["stsb_dev_model_2"])

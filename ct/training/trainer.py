@@ -25,12 +25,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -43,15 +46,17 @@ from ct.data.corpus import Corpus
 from ct.data.ct_dataset import make_dataset_fn
 from ct.data.ct_sampling import sentences_per_batch
 from ct.distribute import get_strategy, is_chief
-from ct.errors import ConfigError
+from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.evaluation.sts import STSEvaluator
 from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from ct.training.callbacks import CTFitCallback
+from ct.training.checkpointing import RunCheckpointer
 from ct.training.curves import plot_training_curves
 from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.optimization import build_optimizer, current_learning_rate
-from ct.training.run_dir import SUMMARY_FILE, check_output_dir, save_encoder_atomically
+from ct.training.run_dir import (CONFIG_FILE, SUMMARY_FILE, check_free_space,
+                                 inspect_output_dir, save_encoder_atomically, truncate_metrics)
 
 logger = logging.getLogger(__name__)
 
@@ -91,28 +96,36 @@ class CTTrainer:
 
     Args:
         config: the validated training config.
-        output_dir: where the run's files go (must not hold an earlier run).
+        output_dir: where the run's files go.
+        resume: ``None`` resumes an unfinished run of the same config found in
+            ``output_dir`` (from its latest checkpoint) and starts a new run otherwise;
+            ``True`` insists on resuming; ``False`` refuses a folder that holds any run.
 
-    Everything a user can get wrong (output folder, corpus, STS file, model path, tokenizer,
-    strategy, batch split across replicas) is checked in ``__init__``, before any model
-    weights are loaded.
+    Everything a user can get wrong (output folder, free space, corpus, STS file, model path,
+    tokenizer, strategy, batch split across replicas) is checked in ``__init__``, before any
+    model weights are loaded.
     """
 
-    def __init__(self, config: TrainConfig, output_dir: str | os.PathLike):
+    def __init__(self, config: TrainConfig, output_dir: str | os.PathLike,
+                 resume: Optional[bool] = None):
         self.config = config
         self.is_chief = is_chief(config.strategy)
         # Non-chief workers train but keep their files out of the way.
         self.output_dir = (Path(output_dir) if self.is_chief
                            else Path(tempfile.mkdtemp(prefix="ct-worker-")))
-        check_output_dir(self.output_dir)
-        self.corpus = Corpus.from_patterns(config.corpus, config.corpus_format, config.text_field)
+        self.resuming = inspect_output_dir(self.output_dir, config_to_dict(config), resume)
+        self.corpus = Corpus.from_patterns(config.corpus, config.corpus_format,
+                                           config.text_field, config.on_bad_line)
         self.corpus_stats = self.corpus.validate(
-            min_distinct=sentences_per_batch(config.batch_size, config.num_negatives))
+            min_distinct=sentences_per_batch(config.batch_size, config.num_negatives),
+            max_bad_share=config.max_bad_line_share)
         self.evaluator: Optional[STSEvaluator] = None
         if config.sts_dev:
             self.evaluator = STSEvaluator.from_file(config.sts_dev, name="stsb_dev",
                                                     batch_size=config.eval_batch_size)
         self.model_dir = resolve_model_dir(config.model)
+        check_free_space(self.output_dir, self.model_dir, config.keep_last,
+                         checkpoints=config.checkpoint_every > 0)
         self.tokenizer = load_tokenizer(str(self.model_dir))
         self.strategy = get_strategy(config.strategy, config.virtual_devices,
                                      config.require_accelerator)
@@ -126,28 +139,32 @@ class CTTrainer:
         self.model: Optional[ContrastiveTensionModel] = None
         self.data_position = tf.Variable(0, dtype=tf.int64, trainable=False,
                                          name="data_position")
+        self.checkpointer: Optional[RunCheckpointer] = None
         self.evaluations: list[dict] = []
         self.best: Optional[dict] = None
         self.metrics: Optional[MetricsLogger] = None
-        self._reset_counters()
-
-    def _reset_counters(self) -> None:
         self.steps_done = 0
         self.timed_steps = 0
         self.train_seconds = 0.0
         self.tokens = 0.0
+        self.nonfinite_steps: list[int] = []
         self._window = {key: 0.0 for key in LOSS_KEYS}
         self._window_steps = 0
         self._window_seconds = 0.0
         self._step_start = 0.0
         self._seen_first_step = False
         self._progress = None
+        self.halt: Optional[str] = None  # why training must stop: "signal" or "nonfinite"
+        self._signal_number = 0
 
     # ------------------------------------------------------------------ setup
     def build_model(self) -> ContrastiveTensionModel:
         """Loads the two encoders and compiles the model with the configured optimizer."""
         config = self.config
         keras.utils.set_random_seed(config.seed)
+        # A seeded global generator: checkpointed with the run (RNG state), and required by
+        # op determinism before anything asks for it.
+        tf.random.set_global_generator(tf.random.Generator.from_seed(config.seed))
         if config.deterministic:
             tf.config.experimental.enable_op_determinism()
         previous_policy = keras.mixed_precision.global_policy()
@@ -162,6 +179,9 @@ class CTTrainer:
                 if config.precision == "mixed_float16":
                     optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
                 model.compile(optimizer=optimizer)
+                # Create the optimizer's slots now, so a checkpoint restores them directly.
+                getattr(optimizer, "inner_optimizer", optimizer).build(
+                    model.trainable_variables)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
         self.model = model
@@ -181,33 +201,79 @@ class CTTrainer:
         self._step_start = time.time()
 
     def step_finished(self, step: int, values: dict) -> None:
-        """Accounts one finished step: throughput, the logging window, the progress bar."""
+        """Accounts one finished step: non-finite check, throughput, logging, progress bar."""
         seconds = time.time() - self._step_start
-        values = {key: float(values[key]) for key in (*LOSS_KEYS, "tokens")}
+        values = {key: float(values[key]) for key in (*LOSS_KEYS, "tokens", "nonfinite")}
         self.steps_done = step
         if self._progress is not None:
             self._progress.update(1)
-        if self._seen_first_step:  # the first step of a process includes tracing
-            self.timed_steps += 1
-            self.train_seconds += seconds
-            self.tokens += values["tokens"]
-        self._seen_first_step = True
-        self._window_seconds += seconds
-        for key in LOSS_KEYS:
-            self._window[key] += values[key]
-        self._window_steps += 1
-        if step % self.config.log_every == 0 or step == self.config.steps:
-            record = {"step": step,
-                      **{k: v / self._window_steps for k, v in self._window.items()},
-                      "learning_rate": current_learning_rate(self.model.optimizer),
-                      "pairs_per_s": self._window_steps * self.config.batch_size
-                      / max(self._window_seconds, 1e-9)}
-            self.metrics.log(record)
-            if self._progress is not None:
-                self._progress.set_postfix(loss=f"{record['loss']:.4f}",
-                                           pairs_s=f"{record['pairs_per_s']:.1f}")
-            self._window = {key: 0.0 for key in LOSS_KEYS}
-            self._window_steps, self._window_seconds = 0, 0.0
+        if values["nonfinite"] > 0:
+            # The model dropped this step's gradients: the weights are those before it.
+            self.nonfinite_steps.append(step)
+            if self.config.on_nonfinite == "stop":
+                self.halt = "nonfinite"
+                return
+            logger.warning("step %d: non-finite loss or gradient; batch skipped (%d so far)",
+                           step, len(self.nonfinite_steps))
+        else:
+            if self._seen_first_step:  # the first step of a process includes tracing
+                self.timed_steps += 1
+                self.train_seconds += seconds
+                self.tokens += values["tokens"]
+            self._seen_first_step = True
+            self._window_seconds += seconds
+            for key in LOSS_KEYS:
+                self._window[key] += values[key]
+            self._window_steps += 1
+        if (step % self.config.log_every == 0 or step == self.config.steps) \
+                and self._window_steps:
+            self._log_window(step)
+
+    def _log_window(self, step: int) -> None:
+        record = {"step": step,
+                  **{k: v / self._window_steps for k, v in self._window.items()},
+                  "learning_rate": current_learning_rate(self.model.optimizer),
+                  "pairs_per_s": self._window_steps * self.config.batch_size
+                  / max(self._window_seconds, 1e-9)}
+        self.metrics.log(record)
+        if self._progress is not None:
+            self._progress.set_postfix(loss=f"{record['loss']:.4f}",
+                                       pairs_s=f"{record['pairs_per_s']:.1f}")
+        self._window = {key: 0.0 for key in LOSS_KEYS}
+        self._window_steps, self._window_seconds = 0, 0.0
+
+    def is_eval_step(self, step: int) -> bool:
+        return step % self.config.eval_every == 0 or step == self.config.steps
+
+    def step_boundary(self, step: int) -> None:
+        """After a step: evaluate and checkpoint when due (both drivers call this)."""
+        if self.halt == "nonfinite":
+            return
+        if self.is_eval_step(step):
+            self.evaluate(step)
+        self.checkpoint_if_due(step)
+
+    def checkpoint_if_due(self, step: int, force: bool = False) -> None:
+        every = self.config.checkpoint_every
+        if self.checkpointer is None or self.halt == "nonfinite":
+            return
+        if force or (every and step % every == 0) or step == self.config.steps:
+            self.checkpointer.save(step, self._state())
+
+    def _state(self) -> dict:
+        """The trainer's own state, saved beside each checkpoint."""
+        return {"evaluations": self.evaluations, "best": self.best,
+                "window": self._window, "window_steps": self._window_steps,
+                "window_seconds": self._window_seconds, "train_seconds": self.train_seconds,
+                "timed_steps": self.timed_steps, "tokens": self.tokens,
+                "nonfinite_steps": self.nonfinite_steps}
+
+    def _load_state(self, state: dict) -> None:
+        self.evaluations, self.best = state["evaluations"], state["best"]
+        self._window, self._window_steps = state["window"], state["window_steps"]
+        self._window_seconds, self.train_seconds = state["window_seconds"], state["train_seconds"]
+        self.timed_steps, self.tokens = state["timed_steps"], state["tokens"]
+        self.nonfinite_steps = state["nonfinite_steps"]
 
     def evaluate(self, step: int) -> Optional[dict]:
         """Scores both models on STS-B dev, logs it, and saves a new best model."""
@@ -232,37 +298,102 @@ class CTTrainer:
 
     # ------------------------------------------------------------------ drivers
     def train(self, callbacks: Optional[Sequence[keras.callbacks.Callback]] = None) -> dict:
-        """Runs the whole job and returns the summary (also written to ``summary.json``).
+        """Runs (or resumes) the whole job; returns the summary (also in ``summary.json``).
 
         Args:
             callbacks: Keras callbacks for ``driver: fit`` (ModelCheckpoint, TensorBoard,
                 CSVLogger, BackupAndRestore, EarlyStopping, ReduceLROnPlateau, ...).
+
+        Raises:
+            RunInterrupted: SIGINT/SIGTERM; a checkpoint was saved and the run can resume.
+            NonFiniteLossError: a NaN/inf loss or gradient with ``on_nonfinite: stop``.
         """
         config = self.config
         if callbacks and config.driver != "fit":
             raise ConfigError("Keras callbacks need driver: fit (--set driver=fit)")
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        (self.output_dir / "config.yaml").write_text(
-            yaml.safe_dump(config_to_dict(config), sort_keys=False))
+        if not self.resuming:
+            (self.output_dir / CONFIG_FILE).write_text(
+                yaml.safe_dump(config_to_dict(config), sort_keys=False))
         start_time = time.time()
         self.metrics = MetricsLogger(self.output_dir, tensorboard=config.tensorboard)
         if self.model is None:
             self.build_model()
-        self.evaluate(step=int(self.model.optimizer.iterations.numpy()))
+        if config.checkpoint_every:
+            self.checkpointer = RunCheckpointer(self.output_dir / "checkpoints", self.model,
+                                                self.data_position, config.keep_last)
+        if self.resuming:
+            self._resume()
+        first_step = int(self.model.optimizer.iterations.numpy())
+        self.evaluate(step=first_step)
         from tqdm.auto import tqdm
 
-        self._progress = tqdm(total=config.steps, desc="CT", unit="step", disable=None)
-        if config.driver == "fit":
-            self._train_fit(callbacks or [])
-        else:
-            self._train_loop()
+        self._progress = tqdm(total=config.steps, initial=first_step, desc="CT", unit="step",
+                              disable=None)
+        with self._stop_on_signals():
+            if config.driver == "fit":
+                self._train_fit(callbacks or [])
+            else:
+                self._train_loop()
         self._progress.close()
         self.metrics.close()
+        if self.halt == "signal":
+            self.checkpoint_if_due(self.steps_done, force=True)
+            saved = ("checkpoint saved" if self.checkpointer
+                     else "no checkpoint (checkpoint_every=0)")
+            raise RunInterrupted(
+                f"interrupted by {signal.Signals(self._signal_number).name} at step "
+                f"{self.steps_done}; {saved}; run the same command again to resume",
+                self._signal_number)
+        if self.halt == "nonfinite":
+            step = self.nonfinite_steps[-1]
+            reason = (f"non-finite loss or gradient at step {step}; the weights were not "
+                      f"updated and the last good checkpoint is kept")
+            summary = self._summary(time.time() - start_time, None, status="stopped",
+                                    reason=reason)
+            (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+            raise NonFiniteLossError(reason + " (on_nonfinite: skip skips such batches)")
         plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png")
         final_dir = self._save_final()
         summary = self._summary(time.time() - start_time, final_dir)
         (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
         return summary
+
+    def _resume(self) -> None:
+        restored = self.checkpointer.restore_latest() if self.checkpointer else None
+        if restored is None:
+            logger.info("%s holds no checkpoint yet: starting the run over", self.output_dir)
+            truncate_metrics(self.output_dir, -1)
+            return
+        step, state = restored
+        self._load_state(state)
+        self.steps_done = step
+        truncate_metrics(self.output_dir, step)
+        logger.info("resuming from the checkpoint at step %d", step)
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """SIGINT/SIGTERM finish the current step, then stop (a second SIGINT aborts)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {number: signal.getsignal(number) for number in signals}
+
+        def request_stop(number, frame):
+            if self.halt == "signal" and number == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.halt, self._signal_number = "signal", number
+            logger.warning("%s received: stopping after this step and saving a checkpoint",
+                           signal.Signals(number).name)
+
+        for number in signals:
+            signal.signal(number, request_stop)
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _train_loop(self) -> None:
         config, model = self.config, self.model
@@ -274,15 +405,29 @@ class CTTrainer:
         for step in range(first + 1, config.steps + 1):
             self.step_started()
             self.step_finished(step, step_function(next(iterator)))
-            if step % config.eval_every == 0 or step == config.steps:
-                self.evaluate(step)
+            if self.halt == "nonfinite":
+                break
+            self.step_boundary(step)
+            if self.halt:
+                break
 
     def _train_fit(self, callbacks: Sequence[keras.callbacks.Callback]) -> None:
+        """``model.fit`` with an epoch of ``eval_every`` steps. A run resumed in the middle of
+        an epoch first finishes that epoch in a short ``fit`` of its own."""
         config = self.config
         restoring = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
         others = [c for c in callbacks if c not in restoring]
+        creator = keras.utils.experimental.DatasetCreator(self.dataset_fn)
+        first = int(self.model.optimizer.iterations.numpy())
+        if first % config.eval_every and first < config.steps:
+            partial = min(config.eval_every - first % config.eval_every, config.steps - first)
+            self.model.fit(creator, epochs=1, steps_per_epoch=partial,
+                           callbacks=[CTFitCallback(self)], verbose=0)
+        current = int(self.model.optimizer.iterations.numpy())
+        if self.halt or current >= config.steps:
+            return
         self.model.fit(
-            keras.utils.experimental.DatasetCreator(self.dataset_fn),
+            creator, initial_epoch=current // config.eval_every,
             epochs=math.ceil(config.steps / config.eval_every), steps_per_epoch=config.eval_every,
             callbacks=[*restoring, CTFitCallback(self), *others], verbose=0)
 
@@ -303,7 +448,8 @@ class CTTrainer:
         save_encoder_atomically(self.model.encoders[index - 1], final_dir)
         return final_dir
 
-    def _summary(self, wall_seconds: float, final_dir: Path) -> dict:
+    def _summary(self, wall_seconds: float, final_dir: Optional[Path], status: str = "finished",
+                 reason: Optional[str] = None) -> dict:
         config = self.config
         stsb = None
         if self.evaluations:
@@ -314,6 +460,8 @@ class CTTrainer:
                               "model_2": last["stsb_dev_model_2"]},
                     "evaluations": self.evaluations}
         return {
+            "status": status,
+            "reason": reason,
             "config": config_to_dict(config),
             "seed": config.seed,
             "steps": self.steps_done,
@@ -330,9 +478,11 @@ class CTTrainer:
                                  / max(self.train_seconds, 1e-9), 2),
             "tokens_per_s": round(self.tokens / max(self.train_seconds, 1e-9), 1),
             "final_loss": self._last_logged("loss"),
+            "nonfinite_steps": self.nonfinite_steps,
+            "corpus_bad_lines_skipped": self.corpus_stats.num_bad_lines,
             "stsb_dev": stsb,
             "kept": self.best,
-            "final_model": str(final_dir),
+            "final_model": str(final_dir) if final_dir else None,
         }
 
     def _last_logged(self, key: str) -> Optional[float]:

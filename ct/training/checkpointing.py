@@ -1,0 +1,108 @@
+"""Run checkpoints that survive crashes: both encoders, optimizer, step, data position, RNG.
+
+Layout under ``RUN_DIR/checkpoints/``::
+
+    step-00000500/ckpt.index, ckpt.data-*   the tf.train.Checkpoint
+    step-00000500/state.json                the trainer's own state (evaluations, best, ...)
+    latest.json                             {"step": 500, "path": "step-00000500"}
+
+A save writes into a hidden staging folder, renames it into place, then replaces
+``latest.json`` atomically (``os.replace``). A crash at any point leaves ``latest.json``
+pointing at the previous complete checkpoint; leftovers are cleaned on the next save. The
+optimizer holds the step (``iterations``), hence the learning-rate schedule position; the data
+stream's position follows the step (see ``ct.data.ct_dataset``).
+
+Example:
+    >>> checkpointer = RunCheckpointer(run_dir / "checkpoints", model, data_position, keep_last=3)
+    >>> checkpointer.save(step=500, state={"evaluations": [...]})
+    >>> step, state = checkpointer.restore_latest()
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Optional
+
+from ct._keras import tf
+
+logger = logging.getLogger(__name__)
+
+LATEST_FILE = "latest.json"
+STATE_FILE = "state.json"
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    """Writes JSON to ``path`` via a temporary file and ``os.replace``."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+class RunCheckpointer:
+    """Saves and restores a CT run.
+
+    Args:
+        directory: ``RUN_DIR/checkpoints``.
+        model: the CT model (its variables include both encoders; its optimizer the step).
+        data_position: the data stream's position variable.
+        keep_last: complete checkpoints to keep.
+    """
+
+    def __init__(self, directory: str | os.PathLike, model, data_position: tf.Variable,
+                 keep_last: int = 3):
+        self.directory = Path(directory)
+        self.keep_last = keep_last
+        self.checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=model.optimizer, data_position=data_position,
+            rng=tf.random.get_global_generator())
+
+    def latest(self) -> Optional[dict]:
+        """``{"step", "path"}`` of the newest complete checkpoint, or None."""
+        pointer = self.directory / LATEST_FILE
+        if not pointer.exists():
+            return None
+        latest = json.loads(pointer.read_text())
+        if not (self.directory / latest["path"] / STATE_FILE).exists():
+            return None
+        return latest
+
+    def save(self, step: int, state: dict) -> Path:
+        """Writes a complete checkpoint for ``step``; returns its folder."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"step-{step:08d}"
+        staging = self.directory / f".{name}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        self.checkpoint.write(str(staging / "ckpt"))
+        write_json_atomically(staging / STATE_FILE, {"step": step, **state})
+        target = self.directory / name
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+        write_json_atomically(self.directory / LATEST_FILE, {"step": step, "path": name})
+        self._prune(keep=name)
+        logger.debug("checkpoint saved at step %d", step)
+        return target
+
+    def restore_latest(self) -> Optional[tuple[int, dict]]:
+        """Restores the newest complete checkpoint; returns ``(step, state)`` or None."""
+        latest = self.latest()
+        if latest is None:
+            return None
+        folder = self.directory / latest["path"]
+        self.checkpoint.read(str(folder / "ckpt")).assert_existing_objects_matched()
+        state = json.loads((folder / STATE_FILE).read_text())
+        return latest["step"], state
+
+    def _prune(self, keep: str) -> None:
+        complete = sorted(p for p in self.directory.glob("step-*") if p.is_dir())
+        for old in complete[:-self.keep_last]:
+            if old.name != keep:
+                shutil.rmtree(old, ignore_errors=True)
+        for leftover in self.directory.glob(".step-*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
