@@ -127,3 +127,23 @@ def test_xla_gives_the_samelogged_losses(tmp_path, train_overrides):
     _trainer(train_overrides, tmp_path / "xla", [*fixed, "jit_compile=true"]).train()
     np.testing.assert_allclose(logged_losses(tmp_path / "xla"), logged_losses(tmp_path / "eager"),
                                rtol=1e-4)
+
+
+def test_fit_run_resumes_mid_epoch_from_its_checkpoint(tmp_path, train_overrides):
+    settings = ["driver=fit", "steps=6", "eval_every=4", "checkpoint_every=1"]
+    straight = _trainer(train_overrides, tmp_path / "straight", settings)
+    straight_summary = straight.train()
+    first = _trainer(train_overrides, tmp_path / "run", settings)
+    with pytest.raises(Preempted):
+        first.train(callbacks=[PreemptAfter(3)])
+    resumed = _trainer(train_overrides, tmp_path / "run", settings)
+    assert resumed.resuming
+    summary = resumed.train()
+    assert logged_losses(tmp_path / "run") == pytest.approx(logged_losses(tmp_path / "straight"),
+                                                            abs=1e-6)
+    assert [e["step"] for e in summary["stsb_dev"]["evaluations"]] == [0, 4, 6]
+    for ours, theirs in zip(summary["stsb_dev"]["evaluations"],
+                            straight_summary["stsb_dev"]["evaluations"]):
+        assert ours == pytest.approx(theirs, abs=1e-4)
+    for a, b in zip(_weights(resumed), _weights(straight)):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -258,6 +258,9 @@ class CTTrainer:
         if self.checkpointer is None or self.halt == "nonfinite":
             return
         if force or (every and step % every == 0) or step == self.config.steps:
+            # The stream's position is the step: every batch before it is consumed, so the
+            # pipeline (which reads this variable as a lower bound) loses nothing.
+            self.data_position.assign(step)
             self.checkpointer.save(step, self._state())
 
     def _state(self) -> dict:
@@ -325,7 +328,8 @@ class CTTrainer:
         if self.resuming:
             self._resume()
         first_step = int(self.model.optimizer.iterations.numpy())
-        self.evaluate(step=first_step)
+        if not self.evaluations:  # a resumed run has its evaluations back from the checkpoint
+            self.evaluate(step=first_step)
         from tqdm.auto import tqdm
 
         self._progress = tqdm(total=config.steps, initial=first_step, desc="CT", unit="step",
