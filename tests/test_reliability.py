@@ -1,7 +1,6 @@
 """Runs that survive: exact resume after SIGKILL, safe checkpoints, numeric guards, signals."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
