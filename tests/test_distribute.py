@@ -116,3 +116,42 @@ def test_strategy_names_and_chief():
             assert is_chief("multi_worker") is chief and is_chief("default")
         finally:
             del os.environ["TF_CONFIG"]
+
+
+def test_multi_worker_run_killed_and_restarted_resumes_on_every_worker(tmp_path, tiny_bert_dir,
+                                                                        corpus_file):
+    overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
+                 "keep=last", "steps=24", "log_every=1", "checkpoint_every=4",
+                 "shuffle_buffer=1000", "optimizer.learning_rate=1e-3",
+                 "optimizer.lr_boundaries=[]", "optimizer.lr_values=[]"]
+    status, _, err = _run(overrides, tmp_path / "single")
+    assert status == 0, err
+
+    def start_workers():
+        workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+        return [_run(overrides + ["strategy=multi_worker"], tmp_path / "mw",
+                     env={"TF_CONFIG": json.dumps({"cluster": {"worker": workers},
+                                                   "task": {"type": "worker", "index": i}})},
+                     wait=False) for i in range(2)]
+
+    import signal
+    import time
+
+    processes = start_workers()
+    latest = tmp_path / "mw" / "checkpoints" / "latest.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and all(p.poll() is None for p in processes):
+        if latest.exists() and json.loads(latest.read_text())["step"] >= 8:
+            break
+        time.sleep(0.02)
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert 8 <= json.loads(latest.read_text())["step"] < 24
+    assert not (tmp_path / "mw" / "summary.json").exists()
+
+    for process in start_workers():  # the same command on every worker resumes
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    np.testing.assert_allclose(logged_losses(tmp_path / "mw"), logged_losses(tmp_path / "single"),
+                               atol=1e-4)

@@ -63,13 +63,15 @@ class RunCheckpointer:
             model=model, optimizer=model.optimizer, data_position=data_position,
             rng=tf.random.get_global_generator())
 
-    def latest(self) -> Optional[dict]:
-        """``{"step", "path"}`` of the newest complete checkpoint, or None."""
-        pointer = self.directory / LATEST_FILE
+    def latest(self, directory: Optional[Path] = None) -> Optional[dict]:
+        """``{"step", "path"}`` of the newest complete checkpoint in ``directory`` (default:
+        this checkpointer's), or None."""
+        directory = Path(directory or self.directory)
+        pointer = directory / LATEST_FILE
         if not pointer.exists():
             return None
         latest = json.loads(pointer.read_text())
-        if not (self.directory / latest["path"] / STATE_FILE).exists():
+        if not (directory / latest["path"] / STATE_FILE).exists():
             return None
         return latest
 
@@ -89,12 +91,18 @@ class RunCheckpointer:
         logger.debug("checkpoint saved at step %d", step)
         return target
 
-    def restore_latest(self) -> Optional[tuple[int, dict]]:
-        """Restores the newest complete checkpoint; returns ``(step, state)`` or None."""
-        latest = self.latest()
+    def restore_latest(self, directory: Optional[Path] = None) -> Optional[tuple[int, dict]]:
+        """Restores the newest complete checkpoint; returns ``(step, state)`` or None.
+
+        Args:
+            directory: where to read from (default: where this checkpointer writes); in
+                multi-worker runs every worker reads the chief's checkpoints.
+        """
+        directory = Path(directory or self.directory)
+        latest = self.latest(directory)
         if latest is None:
             return None
-        folder = self.directory / latest["path"]
+        folder = directory / latest["path"]
         self.checkpoint.read(str(folder / "ckpt")).assert_existing_objects_matched()
         state = json.loads((folder / STATE_FILE).read_text())
         return latest["step"], state

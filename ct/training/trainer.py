@@ -110,10 +110,12 @@ class CTTrainer:
                  resume: Optional[bool] = None):
         self.config = config
         self.is_chief = is_chief(config.strategy)
-        # Non-chief workers train but keep their files out of the way.
-        self.output_dir = (Path(output_dir) if self.is_chief
+        # The run folder is shared by all workers: everyone resumes from its checkpoints, but
+        # only the chief writes there; other workers write to a scratch folder.
+        self.run_dir = Path(output_dir)
+        self.output_dir = (self.run_dir if self.is_chief
                            else Path(tempfile.mkdtemp(prefix="ct-worker-")))
-        self.resuming = inspect_output_dir(self.output_dir, config_to_dict(config), resume)
+        self.resuming = inspect_output_dir(self.run_dir, config_to_dict(config), resume)
         self.corpus = Corpus.from_patterns(config.corpus, config.corpus_format,
                                            config.text_field, config.on_bad_line)
         self.corpus_stats = self.corpus.validate(
@@ -315,7 +317,7 @@ class CTTrainer:
         if callbacks and config.driver != "fit":
             raise ConfigError("Keras callbacks need driver: fit (--set driver=fit)")
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        if not self.resuming:
+        if not self.resuming or not self.is_chief:
             (self.output_dir / CONFIG_FILE).write_text(
                 yaml.safe_dump(config_to_dict(config), sort_keys=False))
         start_time = time.time()
@@ -364,15 +366,18 @@ class CTTrainer:
         return summary
 
     def _resume(self) -> None:
-        restored = self.checkpointer.restore_latest() if self.checkpointer else None
+        restored = (self.checkpointer.restore_latest(self.run_dir / "checkpoints")
+                    if self.checkpointer else None)
         if restored is None:
-            logger.info("%s holds no checkpoint yet: starting the run over", self.output_dir)
-            truncate_metrics(self.output_dir, -1)
+            logger.info("%s holds no checkpoint yet: starting the run over", self.run_dir)
+            if self.is_chief:
+                truncate_metrics(self.output_dir, -1)
             return
         step, state = restored
         self._load_state(state)
         self.steps_done = step
-        truncate_metrics(self.output_dir, step)
+        if self.is_chief:
+            truncate_metrics(self.output_dir, step)
         logger.info("resuming from the checkpoint at step %d", step)
 
     @contextlib.contextmanager
