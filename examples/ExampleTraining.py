@@ -11,6 +11,7 @@ then used to embed a few sentences.
 
 import argparse
 import logging
+from pathlib import Path
 
 import numpy as np
 
@@ -28,13 +29,15 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[ct] %(message)s")
 
     # The paper's hyperparameters, with our model, corpus and training length.
-    config = load_config("configs/ct_paper.yaml", overrides=[
+    paper_config = Path(__file__).resolve().parents[1] / "configs" / "ct_paper.yaml"
+    config = load_config(paper_config, overrides=[
         f"model={args.model}", f"steps={args.steps}", f"eval_every={max(args.steps // 5, 1)}"])
     config.corpus = list(args.corpus)
     summary = CTTrainer(config, args.output).train()
     print("STS-B dev before:", summary["stsb_dev"]["before"])
     print("STS-B dev after: ", summary["stsb_dev"]["after"])
     print("kept:", summary["kept"])
+    print("training curves:", Path(args.output) / "curves.png")
 
     encoder = SentenceEncoder.from_pretrained(summary["final_model"])
     sentences = ["A man is playing a guitar.", "Someone plays an instrument.",
