@@ -192,8 +192,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``ct`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-                        format="[ct] %(message)s")
+    # ct's own messages at INFO; other libraries (TensorFlow, transformers) only warnings.
+    logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[ct] %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
         return {"train": _train, "eval": _eval, "encode": _encode}[args.command](args)
     except CTError as exc:
