@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--num-negatives", type=int, default=7)
     parser.add_argument("--max-length", type=int, default=75)
     parser.add_argument("--padding", choices=["longest", "max_length"], default="longest")
+    parser.add_argument("--jit-compile", action="store_true",
+                        help="XLA for the forward/backward pass (pair with --padding max_length)")
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--window-steps", type=int, default=10)
@@ -39,7 +41,8 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     strategy = tf.distribute.get_strategy()
     with strategy.scope():
-        model = ContrastiveTensionModel.from_pretrained(args.model, max_length=args.max_length)
+        model = ContrastiveTensionModel.from_pretrained(args.model, max_length=args.max_length,
+                                                        jit_compile=args.jit_compile)
         model.compile(optimizer=build_optimizer(OptimizerConfig()))
     dataset = build_ct_dataset(Corpus.from_patterns([args.corpus]), model.encoder_1.tokenizer,
                                batch_size=args.batch_size, num_negatives=args.num_negatives,
@@ -60,7 +63,7 @@ def main() -> None:
         token_rates.append(tokens / seconds)
 
     print(f"model={args.model} batch_size={args.batch_size} num_negatives={args.num_negatives} "
-          f"max_length={args.max_length} padding={args.padding} "
+          f"max_length={args.max_length} padding={args.padding} jit_compile={args.jit_compile} "
           f"devices={tf.config.list_logical_devices()[0].device_type} "
           f"threads={tf.config.threading.get_inter_op_parallelism_threads() or 'auto'}")
     print(f"windows: {args.windows} x {args.window_steps} steps after {args.warmup_steps} "

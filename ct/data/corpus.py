@@ -16,7 +16,6 @@ import csv
 import dataclasses
 import glob
 import json
-import logging
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -24,7 +23,6 @@ from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.resources import resolve_path
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_TEXT_FIELD = "text"
 _FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv"}
@@ -38,6 +36,7 @@ class CorpusStats:
     num_distinct: int
     num_files: int
     num_bad_lines: int = 0
+    first_bad_line: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -131,8 +130,6 @@ class Corpus:
         names = ", ".join(str(f) for f in self.files[:3]) + (" ..." if len(self.files) > 3 else "")
         if bad_lines:
             share = len(bad_lines) / (count + len(bad_lines))
-            logger.warning("corpus: skipped %d bad line(s) (%.2f%%), e.g. %s", len(bad_lines),
-                           100 * share, bad_lines[0])
             if share > max_bad_share:
                 raise DataError(
                     f"corpus {names}: {len(bad_lines)} of {count + len(bad_lines)} lines "
@@ -144,10 +141,9 @@ class Corpus:
             raise DataError(
                 f"corpus {names} has only {len(distinct)} distinct sentences; one CT batch "
                 f"needs {min_distinct} (lower batch_size or num_negatives, or add text)")
-        stats = CorpusStats(num_sentences=count, num_distinct=len(distinct),
-                            num_files=len(self.files), num_bad_lines=len(bad_lines))
-        logger.info("corpus: %d sentences in %d file(s)", count, len(self.files))
-        return stats
+        return CorpusStats(num_sentences=count, num_distinct=len(distinct),
+                           num_files=len(self.files), num_bad_lines=len(bad_lines),
+                           first_bad_line=bad_lines[0] if bad_lines else None)
 
     # ------------------------------------------------------------------ readers
     def _text_lines(self, path: Path, bad) -> Iterator[str]:

@@ -158,6 +158,12 @@ class CTTrainer:
         self._progress = None
         self.halt: Optional[str] = None  # why training must stop: "signal" or "nonfinite"
         self._signal_number = 0
+        # Reported only now that every check has passed: bad input prints one line.
+        stats = self.corpus_stats
+        logger.info("corpus: %d sentences in %d file(s)", stats.num_sentences, stats.num_files)
+        if stats.num_bad_lines:
+            logger.warning("corpus: skipped %d bad line(s), e.g. %s", stats.num_bad_lines,
+                           stats.first_bad_line)
 
     # ------------------------------------------------------------------ setup
     def build_model(self) -> ContrastiveTensionModel:
