@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from ct._keras import tf
+from ct.data.batching import make_stream_fn, skip_batches, split_for_replicas, tokenize_and_finish
 from ct.data.corpus import Corpus
 from ct.data.ct_sampling import arrange_ct_batch, sentences_per_batch
-from ct.data.tokenization import make_pair_tokenizer
 
 
 def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_negatives: int = 7,
@@ -56,57 +56,15 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
     dataset = (sentences.repeat()
                .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
                .batch(sentences_per_batch(batch_size, num_negatives), drop_remainder=True))
-    dataset = _skip(dataset, start_position)
+    dataset = skip_batches(dataset, start_position)
     dataset = dataset.map(lambda batch: arrange_ct_batch(batch, num_negatives))
-    if num_replicas > 1:
-        dataset = _split_for_replicas(dataset, num_replicas, input_pipeline_id,
-                                      num_input_pipelines)
-    dataset = (dataset.map(make_pair_tokenizer(tokenizer, max_length, padding))
-               .prefetch(tf.data.AUTOTUNE))
-    options = tf.data.Options()
-    options.deterministic = True
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-    return dataset.with_options(options)
-
-
-def _skip(dataset: tf.data.Dataset, start_position) -> tf.data.Dataset:
-    if isinstance(start_position, int):
-        return dataset.skip(start_position) if start_position else dataset
-    # Read the variable per element: it stays constant until training starts, and the stream
-    # runs ahead of training afterwards (index >= steps taken), so only the start is skipped.
-    return (dataset.enumerate()
-            .filter(lambda index, _: index >= tf.cast(start_position, tf.int64))
-            .map(lambda _, batch: batch))
-
-
-def _split_for_replicas(dataset: tf.data.Dataset, num_replicas: int, input_pipeline_id: int,
-                        num_input_pipelines: int) -> tf.data.Dataset:
-    def split(texts_1, texts_2, labels):
-        parts = [tf.reshape(t, [num_replicas, -1]) for t in (texts_1, texts_2, labels)]
-        return tf.data.Dataset.from_tensor_slices(tuple(parts))
-
-    dataset = dataset.flat_map(split)
-    replicas_per_pipeline = num_replicas // num_input_pipelines
-    if num_input_pipelines > 1:
-        first = input_pipeline_id * replicas_per_pipeline
-        dataset = (dataset.enumerate()
-                   .filter(lambda i, _: tf.logical_and(i % num_replicas >= first,
-                                                       i % num_replicas < first
-                                                       + replicas_per_pipeline))
-                   .map(lambda _, batch: batch))
-    return dataset
+    dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
+    return tokenize_and_finish(dataset, tokenizer, max_length, padding)
 
 
 def make_dataset_fn(corpus: Corpus, tokenizer, start_position: Optional[tf.Variable] = None,
                     **kwargs):
     """A ``dataset_fn(input_context)`` for ``distribute_datasets_from_function`` and Keras'
     ``DatasetCreator``: one pipeline per worker, split into per-replica batches."""
-
-    def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
-        return build_ct_dataset(
-            corpus, tokenizer, start_position=start_position if start_position is not None else 0,
-            num_replicas=input_context.num_replicas_in_sync,
-            input_pipeline_id=input_context.input_pipeline_id,
-            num_input_pipelines=input_context.num_input_pipelines, **kwargs)
-
-    return dataset_fn
+    return make_stream_fn(lambda **where: build_ct_dataset(corpus, tokenizer, **kwargs, **where),
+                          start_position)

@@ -12,12 +12,15 @@ from ct._keras import tf
 
 
 def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
-    """Returns ``fn(texts_1, texts_2, labels) -> (features, labels)`` for ``Dataset.map``.
+    """Returns ``fn(texts_1, ..., texts_n, labels) -> (features, labels)`` for ``Dataset.map``.
+
+    Each text column ``i`` (1-based) becomes ``input_ids_i`` and ``attention_mask_i``: two
+    columns for CT and sentence pairs, three for (anchor, positive, hard negative) triplets.
 
     Args:
         tokenizer: a transformers tokenizer.
         max_length: truncation length (CT paper: 75).
-        padding: ``"longest"`` pads to the longest sentence of each side (fast on CPU/GPU);
+        padding: ``"longest"`` pads to the longest sentence of each column (fast on CPU/GPU);
             ``"max_length"`` gives fixed shapes (for XLA and TPUs).
     """
 
@@ -27,13 +30,15 @@ def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
                         return_tensors="np")
         return (out["input_ids"].astype(np.int32), out["attention_mask"].astype(np.int32))
 
-    def tokenize_pair(texts_1, texts_2, labels):
-        ids_1, mask_1 = tf.py_function(encode, [texts_1], [tf.int32, tf.int32])
-        ids_2, mask_2 = tf.py_function(encode, [texts_2], [tf.int32, tf.int32])
-        features = {"input_ids_1": ids_1, "attention_mask_1": mask_1,
-                    "input_ids_2": ids_2, "attention_mask_2": mask_2}
+    def tokenize_columns(*columns):
+        *texts, labels = columns
+        features = {}
+        for index, column in enumerate(texts, start=1):
+            ids, mask = tf.py_function(encode, [column], [tf.int32, tf.int32])
+            features[f"input_ids_{index}"] = ids
+            features[f"attention_mask_{index}"] = mask
         for tensor in features.values():
             tensor.set_shape([None, None])
         return features, tf.ensure_shape(labels, [None])
 
-    return tokenize_pair
+    return tokenize_columns

@@ -20,6 +20,7 @@ from ct._keras import keras, tf
 from ct.losses.contrastive_tension import (contrastive_tension_logits, contrastive_tension_loss,
                                            split_positive_negative)
 from ct.modeling.encoder import SentenceEncoder
+from ct.modeling.guarded_update import apply_finite_update, count_tokens, loss_and_gradients
 from ct.modeling.loading import load_backbone, load_tokenizer
 
 FEATURE_KEYS = ("input_ids_1", "attention_mask_1", "input_ids_2", "attention_mask_2")
@@ -47,6 +48,7 @@ class ContrastiveTensionModel(keras.Model):
         self.dropout = dropout
         # train_step returns each replica's share of the global means: fit must sum them.
         self.distribute_reduction_method = "sum"
+        self.metric_names = ("loss", "positive_loss", "negative_loss")
         self._gradient_function = (tf.function(self._loss_and_gradients, jit_compile=True)
                                    if jit_compile else self._loss_and_gradients)
 
@@ -83,20 +85,11 @@ class ContrastiveTensionModel(keras.Model):
         XLA-compiled when ``jit_compile`` is on; the optimizer update stays outside, where
         gradients are summed across replicas.
         """
-        with tf.GradientTape() as tape:
-            logits = self(features, training=True)
-            per_pair_loss = contrastive_tension_loss(logits, labels)
-            loss = tf.nn.compute_average_loss(per_pair_loss)
-            scaled_loss = (self.optimizer.get_scaled_loss(loss) if self._loss_scaling
-                           else loss)
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        if self._loss_scaling:
-            gradients = self.optimizer.get_unscaled_gradients(gradients)
-        return per_pair_loss, loss, gradients
+        def compute_loss():
+            per_pair_loss = contrastive_tension_loss(self(features, training=True), labels)
+            return per_pair_loss, tf.nn.compute_average_loss(per_pair_loss)
 
-    @property
-    def _loss_scaling(self) -> bool:
-        return isinstance(self.optimizer, keras.mixed_precision.LossScaleOptimizer)
+        return loss_and_gradients(self.optimizer, self.trainable_variables, compute_loss)
 
     def train_step(self, data) -> dict:
         """One CT update on a (per-replica) batch; returns this replica's share of the metrics.
@@ -109,27 +102,15 @@ class ContrastiveTensionModel(keras.Model):
         """
         features, labels = data
         per_pair_loss, loss, gradients = self._gradient_function(features, labels)
-        # Unused variables (e.g. BERT's pooler: CT pools token states itself) get no gradient.
-        pairs = [(g, v) for g, v in zip(gradients, self.trainable_variables) if g is not None]
-        # A non-finite loss or gradient on any replica drops this step's gradients everywhere,
-        # so the weights never take a NaN; the trainer then stops or counts a skipped batch.
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs]
-                               + [tf.math.is_finite(loss)])
-        nonfinite = tf.distribute.get_replica_context().all_reduce(
-            tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
-        keep = tf.cast(nonfinite == 0.0, tf.float32)
-        self.optimizer.apply_gradients(
-            [(tf.where(keep > 0, g, tf.zeros_like(g)), v) for g, v in pairs])
+        nonfinite = apply_finite_update(self.optimizer, gradients, self.trainable_variables,
+                                        loss)
         positive_sum, negative_sum, num_positive, num_negative = split_positive_negative(
             per_pair_loss, labels)
         replicas = tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
-        tokens = tf.reduce_sum(features["attention_mask_1"]) + tf.reduce_sum(
-            features["attention_mask_2"])
         return {
             "loss": loss,
             "positive_loss": positive_sum / (num_positive * replicas),
             "negative_loss": negative_sum / (num_negative * replicas),
-            "tokens": tf.cast(tokens, tf.float32),
-            # this replica's share of "the step was skipped" (sums to 1 over replicas)
-            "nonfinite": (1.0 - keep) / replicas,
+            "tokens": count_tokens(features),
+            "nonfinite": nonfinite,
         }

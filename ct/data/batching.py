@@ -1,0 +1,78 @@
+"""Pipeline steps shared by every training stream (CT and the supervised stages).
+
+A stream is a sequence of *global* batches of text columns plus labels. These steps skip to a
+position (to resume), cut each global batch into per-replica batches (so any number of replicas
+trains on exactly the batches one device would see), tokenize, and fix the pipeline options.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from ct._keras import tf
+from ct.data.tokenization import make_pair_tokenizer
+
+
+def skip_batches(dataset: tf.data.Dataset,
+                 start_position: Union[int, tf.Variable]) -> tf.data.Dataset:
+    """Skips the first ``start_position`` global batches.
+
+    ``start_position`` may be a variable, read per element: it stays constant until training
+    starts, and the stream runs ahead of training afterwards (index >= steps taken), so only
+    the start is skipped. A run restored from a checkpoint sets it to the restored step.
+    """
+    if isinstance(start_position, int):
+        return dataset.skip(start_position) if start_position else dataset
+    return (dataset.enumerate()
+            .filter(lambda index, _: index >= tf.cast(start_position, tf.int64))
+            .map(lambda _, batch: batch))
+
+
+def split_for_replicas(dataset: tf.data.Dataset, num_replicas: int, input_pipeline_id: int = 0,
+                       num_input_pipelines: int = 1) -> tf.data.Dataset:
+    """Cuts each global batch (a tuple of ``[batch]`` columns) into ``num_replicas`` contiguous
+    per-replica batches, in replica order; with several input pipelines (workers), keeps only
+    this pipeline's replicas."""
+    if num_replicas <= 1:
+        return dataset
+
+    def split(*columns):
+        parts = [tf.reshape(c, [num_replicas, -1]) for c in columns]
+        return tf.data.Dataset.from_tensor_slices(tuple(parts))
+
+    dataset = dataset.flat_map(split)
+    replicas_per_pipeline = num_replicas // num_input_pipelines
+    if num_input_pipelines > 1:
+        first = input_pipeline_id * replicas_per_pipeline
+        dataset = (dataset.enumerate()
+                   .filter(lambda i, _: tf.logical_and(i % num_replicas >= first,
+                                                        i % num_replicas < first
+                                                        + replicas_per_pipeline))
+                   .map(lambda _, batch: batch))
+    return dataset
+
+
+def tokenize_and_finish(dataset: tf.data.Dataset, tokenizer, max_length: int,
+                        padding: str) -> tf.data.Dataset:
+    """Tokenizes every text column, prefetches, and makes the order deterministic; sharding is
+    off because the stream is already split per replica."""
+    dataset = (dataset.map(make_pair_tokenizer(tokenizer, max_length, padding))
+               .prefetch(tf.data.AUTOTUNE))
+    options = tf.data.Options()
+    options.deterministic = True
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return dataset.with_options(options)
+
+
+def make_stream_fn(build, start_position=None):
+    """A ``dataset_fn(input_context)`` for ``distribute_datasets_from_function`` and Keras'
+    ``DatasetCreator``: calls ``build(start_position=..., num_replicas=...,
+    input_pipeline_id=..., num_input_pipelines=...)`` once per worker."""
+
+    def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
+        return build(start_position=start_position if start_position is not None else 0,
+                     num_replicas=input_context.num_replicas_in_sync,
+                     input_pipeline_id=input_context.input_pipeline_id,
+                     num_input_pipelines=input_context.num_input_pipelines)
+
+    return dataset_fn
