@@ -24,6 +24,7 @@ setup(
         "pyyaml",
         "tqdm",
         "matplotlib",
+        "tensorflow-datasets",
     ],
     entry_points={"console_scripts": ["ct=ct.cli:main"]},
 )

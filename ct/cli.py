@@ -22,6 +22,8 @@ examples:
   ct train configs/ct_paper.yaml --output-dir runs/ct
   ct train configs/ct_paper.yaml --set model=path/to/checkpoint --set corpus=data/*.txt \\
       --set steps=2000 --set optimizer.learning_rate=2e-5
+  ct train configs/ct_stsb.yaml --output-dir runs/ct-stsb        # CT, then STS-B
+  ct train configs/nli_ct.yaml --set nli.train=data/snli_1.0_train.jsonl   # NLI, then CT
 
 Any config key can be set with --set KEY=VALUE (nested keys with dots); values are YAML.
 """
@@ -53,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train a sentence encoder with Contrastive Tension",
         description="Train two copies of an encoder with the CT objective; evaluate on STS-B "
-                    "dev; keep the better model in OUTPUT_DIR/final.",
+                    "dev; keep the better model in OUTPUT_DIR/final. With `stages:` in the "
+                    "config, NLI and STS-B stages run before/after CT, each in "
+                    "OUTPUT_DIR/stage-N-NAME.",
         epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("config", nargs="?", help="YAML config (default: the paper's defaults)")
     train.add_argument("--set", dest="overrides", action="append", default=[],
@@ -160,25 +164,46 @@ def _train(args: argparse.Namespace) -> int:
     output_dir = args.output_dir or config.output_dir or time.strftime("runs/ct-%Y%m%d-%H%M%S")
     config.output_dir = str(output_dir)
 
-    from ct.training.trainer import CTTrainer
+    from ct.training.pipeline import TrainingPipeline
 
-    trainer = CTTrainer(config, output_dir, resume=True if args.resume else None)
-    summary = trainer.train()
-    print(format_summary(summary))
+    pipeline = TrainingPipeline(config, output_dir, resume=True if args.resume else None)
+    summary = pipeline.run()
+    print(format_summary(summary) if len(summary["stages"]) == 1
+          else format_pipeline_summary(summary))
     return 0
 
 
+def _score(value) -> str:
+    return f"{value:6.2f}" if value is not None else "     -"
+
+
+def format_pipeline_summary(summary: dict) -> str:
+    """The stages table of a finished multi-stage run."""
+    lines = [f"pipeline finished: {len(summary['stages'])} stages in "
+             f"{summary['wall_time_s']:.0f} s", "",
+             "stage              steps   STS-B dev before    after   kept"]
+    for row in summary["stages"]:
+        kept = row.get("kept") or {}
+        kept_text = f"model {kept['model']} at step {kept['step']}" if kept else "-"
+        lines.append(f"  {row['stage']}. {row['name']:<12} {row['steps']:>6}   "
+                     f"{_score(row['stsb_dev_before'])}           "
+                     f"{_score(row['stsb_dev_after'])}   {kept_text}")
+    lines.append(f"exported model: {summary['final_model']}")
+    return "\n".join(lines)
+
+
 def format_summary(summary: dict) -> str:
-    """A short human-readable table of a finished run."""
-    lines = [f"CT run finished: {summary['steps']} steps in {summary['wall_time_s']:.0f} s "
-             f"({summary['pairs_per_s']:.1f} pairs/s, {summary['tokens_per_s']:.0f} tokens/s)"]
+    """A short human-readable table of a finished single-stage run."""
+    title = {"ct": "CT", "nli": "NLI", "stsb": "STS-B"}.get(summary.get("stage", "ct"), "")
+    lines = [f"{title} run finished: {summary['steps']} steps in "
+             f"{summary['wall_time_s']:.0f} s ({summary['pairs_per_s']:.1f} pairs/s, "
+             f"{summary['tokens_per_s']:.0f} tokens/s)"]
     stsb = summary.get("stsb_dev")
     if stsb:
-        lines += ["", "STS-B dev Spearman x100   before    after",
-                  f"  model 1                  {stsb['before']['model_1']:6.2f}   "
-                  f"{stsb['after']['model_1']:6.2f}",
-                  f"  model 2                  {stsb['before']['model_2']:6.2f}   "
-                  f"{stsb['after']['model_2']:6.2f}"]
+        lines += ["", "STS-B dev Spearman x100   before    after"]
+        for name, before in stsb["before"].items():
+            lines.append(f"  {name.replace('_', ' '):<24} {before:6.2f}   "
+                         f"{stsb['after'][name]:6.2f}")
     kept = summary.get("kept") or {}
     if kept:
         score = kept.get("stsb_dev_spearman")

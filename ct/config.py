@@ -38,11 +38,112 @@ class OptimizerConfig:
     lr_values: list[float] = dataclasses.field(default_factory=lambda: [8e-6, 6e-6, 4e-6, 2e-6])
     weight_decay: float = 0.0
     clipnorm: Optional[float] = None
+    # "piecewise": the CT schedule above; "warmup_linear": linear warm-up over the first
+    # `warmup_ratio` of the stage's steps, then linear decay to 0 (sentence-transformers' default
+    # WarmupLinear, used for the supervised NLI and STS-B stages).
+    schedule: Literal["piecewise", "warmup_linear"] = "piecewise"
+    warmup_ratio: float = 0.1
+
+    def validate(self, prefix: str = "optimizer") -> None:
+        """Checks ranges; raises ConfigError naming ``prefix.key``."""
+        if self.learning_rate <= 0:
+            raise ConfigError(f"{prefix}.learning_rate must be > 0, got {self.learning_rate}")
+        if len(self.lr_boundaries) != len(self.lr_values):
+            raise ConfigError(
+                f"{prefix}.lr_boundaries ({len(self.lr_boundaries)} values) and "
+                f"{prefix}.lr_values ({len(self.lr_values)} values) must have the same length")
+        if list(self.lr_boundaries) != sorted(set(self.lr_boundaries)):
+            raise ConfigError(f"{prefix}.lr_boundaries must be strictly increasing")
+        if any(v <= 0 for v in self.lr_values):
+            raise ConfigError(f"{prefix}.lr_values must all be > 0")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"{prefix}.warmup_ratio must be in [0, 1), got "
+                              f"{self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"{prefix}.weight_decay must be >= 0, got {self.weight_decay}")
+
+
+def supervised_optimizer() -> OptimizerConfig:
+    """Sentence-BERT's fine-tuning optimizer (Reimers & Gurevych, 2019; sentence-transformers
+    ``fit`` defaults): AdamW, learning rate 2e-5, weight decay 0.01, linear warm-up over 10% of
+    the steps then linear decay."""
+    return OptimizerConfig(name="adamw", learning_rate=2e-5, lr_boundaries=[], lr_values=[],
+                           weight_decay=0.01, schedule="warmup_linear", warmup_ratio=0.1)
+
+
+@dataclasses.dataclass
+class TFDSSource:
+    """A dataset from tensorflow-datasets (``pip install tensorflow-datasets``).
+
+    ``name`` is a TFDS name, with a config where the dataset has several (``snli``,
+    ``multi_nli``, ``glue/stsb``, ``wikipedia/20230601.en``); ``split`` accepts TFDS slicing
+    (``train[:10%]``). Data must be prepared in ``data_dir`` (TFDS' default folder if unset);
+    ``download: true`` lets ct download and prepare it first (needs network).
+    """
+
+    name: Optional[str] = None
+    split: str = "train"
+    data_dir: Optional[str] = None
+    text_field: Optional[str] = None  # CT corpus: the text feature (default: the only one)
+    download: bool = False
+
+
+STAGE_NAMES = ("ct", "nli", "stsb")
+
+
+@dataclasses.dataclass
+class NLIStageConfig:
+    """The supervised NLI stage (the CT paper's "NLI-CT" models train this before CT).
+
+    Sentence-BERT (Reimers & Gurevych, 2019): one epoch over SNLI + MultiNLI, batch 16, a
+    softmax classifier over ``[u; v; |u-v|]``, AdamW 2e-5 with 10% linear warm-up.
+    ``in_batch_negatives`` (entailment as positive, contradiction as hard negative, scaled
+    cosine similarities; Gao et al., 2021) is the stronger alternative.
+    """
+
+    train: list[str] = dataclasses.field(default_factory=list)  # SNLI/MultiNLI JSONL or TSV
+    train_tfds: list[TFDSSource] = dataclasses.field(default_factory=list)
+    objective: Literal["softmax", "in_batch_negatives"] = "softmax"
+    scale: float = 20.0  # in_batch_negatives: cosine similarities times this
+    epochs: int = 1
+    steps: int = 0  # 0: epochs x (training pairs // batch_size)
+    batch_size: int = 16
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=supervised_optimizer)
+    dropout: bool = True  # Sentence-BERT fine-tunes with the backbone's dropout on
+    eval_every: int = 1000  # 0: once per epoch
+
+
+@dataclasses.dataclass
+class STSBStageConfig:
+    """The supervised STS-B stage (the CT paper's "CT-STSb" models train this after CT).
+
+    Sentence-BERT's STS-B recipe: cosine similarity of the pooled embeddings regressed onto the
+    gold score / 5 (mean squared error), 4 epochs, batch 16, AdamW 2e-5 with 10% linear warm-up,
+    model selected on STS-B dev (``sts_dev``).
+    """
+
+    train: list[str] = dataclasses.field(default_factory=lambda: ["bundled:stsb-train"])
+    train_tfds: list[TFDSSource] = dataclasses.field(default_factory=list)  # e.g. glue/stsb
+    epochs: int = 4
+    steps: int = 0  # 0: epochs x (training pairs // batch_size)
+    batch_size: int = 16
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=supervised_optimizer)
+    dropout: bool = True
+    eval_every: int = 0  # 0: once per epoch
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything ``ct train`` needs. Flat for the options users change most."""
+    """Everything ``ct train`` needs. Flat for the options users change most.
+
+    The top level configures the CT stage and what all stages share (model, pooling,
+    max_length, evaluation, execution, checkpoints); ``nli:`` and ``stsb:`` hold the
+    supervised stages' own data and hyperparameters. ``stages`` lists what runs, in order.
+    """
+
+    # Stages, in order: "ct", "nli", "stsb" (e.g. [nli, ct] or [ct, stsb]). Each starts from
+    # the model the previous one kept.
+    stages: list[str] = dataclasses.field(default_factory=lambda: ["ct"])
 
     # Model: a local directory, a hub name, or ``bundled:all-MiniLM-L6-v2``.
     model: str = "bundled:all-MiniLM-L6-v2"
@@ -58,6 +159,7 @@ class TrainConfig:
     max_bad_line_share: float = 0.01  # with on_bad_line: skip, refuse a corpus worse than this
     shuffle_buffer: int = 100_000
     padding: Literal["longest", "max_length"] = "longest"
+    corpus_tfds: TFDSSource = dataclasses.field(default_factory=TFDSSource)  # used if named
 
     # The CT objective: CT paper, 16 pairs per batch and K=7 negatives per positive
     # (so each batch holds 2 positive and 14 negative pairs).
@@ -94,6 +196,9 @@ class TrainConfig:
     tensorboard: bool = True  # TensorBoard summaries in OUTPUT_DIR/tensorboard
     output_dir: Optional[str] = None
 
+    nli: NLIStageConfig = dataclasses.field(default_factory=NLIStageConfig)
+    stsb: STSBStageConfig = dataclasses.field(default_factory=STSBStageConfig)
+
     def validate(self) -> None:
         """Checks ranges and cross-field rules; raises ConfigError naming the key."""
         _positive(self, "batch_size", "max_length", "steps", "eval_every", "eval_batch_size",
@@ -117,19 +222,36 @@ class TrainConfig:
             raise ConfigError(f"virtual_devices must be >= 0, got {self.virtual_devices}")
         if self.max_length < 3:
             raise ConfigError(f"max_length must be >= 3, got {self.max_length}")
-        if not self.corpus:
-            raise ConfigError("corpus is empty: give at least one file or glob")
-        opt = self.optimizer
-        if opt.learning_rate <= 0:
-            raise ConfigError(f"optimizer.learning_rate must be > 0, got {opt.learning_rate}")
-        if len(opt.lr_boundaries) != len(opt.lr_values):
-            raise ConfigError(
-                f"optimizer.lr_boundaries ({len(opt.lr_boundaries)} values) and "
-                f"optimizer.lr_values ({len(opt.lr_values)} values) must have the same length")
-        if list(opt.lr_boundaries) != sorted(set(opt.lr_boundaries)):
-            raise ConfigError("optimizer.lr_boundaries must be strictly increasing")
-        if any(v <= 0 for v in opt.lr_values):
-            raise ConfigError("optimizer.lr_values must all be > 0")
+        if not self.corpus and not self.corpus_tfds.name:
+            raise ConfigError("corpus is empty: give at least one file or glob, or "
+                              "corpus_tfds.name")
+        self.optimizer.validate("optimizer")
+        self._validate_stages()
+
+    def _validate_stages(self) -> None:
+        if not self.stages:
+            raise ConfigError(f"stages is empty: list one or more of {', '.join(STAGE_NAMES)}")
+        for name in self.stages:
+            if name not in STAGE_NAMES:
+                message = f"unknown stage {name!r} in stages; known stages: " + \
+                    ", ".join(STAGE_NAMES)
+                close = difflib.get_close_matches(name, STAGE_NAMES, n=1, cutoff=0.5)
+                raise ConfigError(message + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if len(set(self.stages)) != len(self.stages):
+            raise ConfigError(f"stages {self.stages} names a stage twice; each stage runs once")
+        for name, stage in (("nli", self.nli), ("stsb", self.stsb)):
+            if name not in self.stages:
+                continue
+            _positive(stage, "epochs", "batch_size", prefix=name + ".")
+            for key in ("steps", "eval_every"):
+                if getattr(stage, key) < 0:
+                    raise ConfigError(f"{name}.{key} must be >= 0 (0: from epochs), got "
+                                      f"{getattr(stage, key)}")
+            stage.optimizer.validate(f"{name}.optimizer")
+            if not stage.train and not any(source.name for source in stage.train_tfds):
+                raise ConfigError(
+                    f"stage {name!r} has no training data: set {name}.train to files or "
+                    f"{name}.train_tfds to a tensorflow-datasets name")
 
     @property
     def positives_per_batch(self) -> int:
@@ -137,11 +259,11 @@ class TrainConfig:
         return self.batch_size // (self.num_negatives + 1)
 
 
-def _positive(config: Any, *names: str) -> None:
+def _positive(config: Any, *names: str, prefix: str = "") -> None:
     for name in names:
         value = getattr(config, name)
         if value <= 0:
-            raise ConfigError(f"{name} must be > 0, got {value}")
+            raise ConfigError(f"{prefix}{name} must be > 0, got {value}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -281,8 +403,8 @@ def _coerce(tp: Any, value: Any, key: str, where: str) -> Any:
         raise bad
     if origin is list:
         (item_type,) = typing.get_args(tp)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            value = [value]  # a single path or number where a list is expected
+        if isinstance(value, (str, int, float, dict)) and not isinstance(value, bool):
+            value = [value]  # a single path, number or mapping where a list is expected
         if not isinstance(value, list):
             raise bad
         return [_coerce(item_type, v, f"{key}[{i}]", where) for i, v in enumerate(value)]

@@ -55,6 +55,27 @@ class Corpus:
     format: str = "text"
     text_field: str = DEFAULT_TEXT_FIELD
     on_bad_line: str = "error"
+    tfds_source: Optional[object] = None  # a ct.config.TFDSSource: read from TFDS instead
+
+    @classmethod
+    def from_config(cls, config) -> "Corpus":
+        """The corpus a :class:`ct.config.TrainConfig` names: ``corpus_tfds`` when it has a
+        name, else the ``corpus`` files."""
+        if config.corpus_tfds.name:
+            from ct.data.tfds_source import load_tfds
+
+            load_tfds(config.corpus_tfds, "corpus_tfds")  # fail early on a bad name or split
+            return cls(files=[], format="tfds", tfds_source=config.corpus_tfds)
+        return cls.from_patterns(config.corpus, config.corpus_format, config.text_field,
+                                 config.on_bad_line)
+
+    @property
+    def description(self) -> str:
+        """The files (first three) or the TFDS dataset, for messages."""
+        if self.tfds_source is not None:
+            return f"tfds:{self.tfds_source.name}[{self.tfds_source.split}]"
+        return ", ".join(str(f) for f in self.files[:3]) + (" ..." if len(self.files) > 3
+                                                           else "")
 
     @classmethod
     def from_patterns(cls, patterns: Sequence[str], format: str = "auto",
@@ -99,6 +120,14 @@ class Corpus:
             DataError: undecodable bytes or malformed records, naming file and line (unless
                 ``on_bad_line="skip"``).
         """
+        if self.tfds_source is not None:
+            from ct.data.tfds_source import iter_tfds_sentences
+
+            for text in iter_tfds_sentences(self.tfds_source):
+                text = text.strip()
+                if text:
+                    yield text
+            return
         reader = {"text": self._text_lines, "jsonl": self._jsonl_texts,
                   "csv": self._csv_texts}[self.format]
         sink = bad_lines if bad_lines is not None else []
@@ -127,7 +156,7 @@ class Corpus:
             count += 1
             if len(distinct) < distinct_cap:
                 distinct.add(sentence)
-        names = ", ".join(str(f) for f in self.files[:3]) + (" ..." if len(self.files) > 3 else "")
+        names = self.description
         if bad_lines:
             share = len(bad_lines) / (count + len(bad_lines))
             if share > max_bad_share:
@@ -142,7 +171,7 @@ class Corpus:
                 f"corpus {names} has only {len(distinct)} distinct sentences; one CT batch "
                 f"needs {min_distinct} (lower batch_size or num_negatives, or add text)")
         return CorpusStats(num_sentences=count, num_distinct=len(distinct),
-                           num_files=len(self.files), num_bad_lines=len(bad_lines),
+                           num_files=max(len(self.files), 1), num_bad_lines=len(bad_lines),
                            first_bad_line=bad_lines[0] if bad_lines else None)
 
     # ------------------------------------------------------------------ readers

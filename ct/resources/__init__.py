@@ -14,6 +14,7 @@ BUNDLED_PREFIX = "bundled:"
 _HERE = Path(__file__).resolve().parent
 
 _FILES = {
+    "stsb-train": _HERE / "stsbenchmark" / "sts-train.csv",
     "stsb-dev": _HERE / "stsbenchmark" / "sts-dev.csv",
     "stsb-test": _HERE / "stsbenchmark" / "sts-test.csv",
     "wiki_sentences": _HERE / "corpus" / "wiki_sentences.txt",

@@ -42,7 +42,7 @@ class CTFitCallback(keras.callbacks.Callback):
             self.model.stop_training = True
         elif not self.trainer.is_eval_step(step):
             self.trainer.checkpoint_if_due(step)  # eval steps checkpoint after evaluating
-        if step >= self.trainer.config.steps:
+        if step >= self.trainer.steps:
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -52,6 +52,6 @@ class CTFitCallback(keras.callbacks.Callback):
         self.trainer.step_boundary(step)
         record = self.trainer.evaluations[-1] if self.trainer.evaluations else None
         if record is not None and record["step"] == step and logs is not None:
-            logs["stsb_dev_model_1"] = record["stsb_dev_model_1"]
-            logs["stsb_dev_model_2"] = record["stsb_dev_model_2"]
-            logs["stsb_dev"] = max(record["stsb_dev_model_1"], record["stsb_dev_model_2"])
+            scores = {k: v for k, v in record.items() if k.startswith("stsb_dev_model_")}
+            logs.update(scores)
+            logs["stsb_dev"] = max(scores.values())

@@ -1,4 +1,5 @@
-"""``curves.png``: loss, positive/negative loss and STS-B dev of both models against steps."""
+"""``curves.png``: the loss, the stage's other metrics (CT: positive/negative loss; NLI:
+accuracy) and STS-B dev of the model(s) against steps."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 from ct.training.metrics_log import read_metrics
 
 
-def plot_training_curves(metrics_path: str | Path, output_path: str | Path) -> Path:
+def plot_training_curves(metrics_path: str | Path, output_path: str | Path,
+                         title: str = "CT") -> Path:
     """Draws the training curves of a run from its ``metrics.jsonl``.
 
     Example:
@@ -22,16 +24,23 @@ def plot_training_curves(metrics_path: str | Path, output_path: str | Path) -> P
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
     steps = [r["step"] for r in train]
     axes[0].plot(steps, [r["loss"] for r in train], color="black")
-    axes[0].set_title("CT loss (mean per pair)")
-    axes[1].plot(steps, [r["positive_loss"] for r in train], label="positive pairs")
-    axes[1].plot(steps, [r["negative_loss"] for r in train], label="negative pairs")
-    axes[1].set_title("loss by pair type")
-    axes[1].legend()
+    axes[0].set_title(f"{title} loss (mean per example)")
+    if train and "positive_loss" in train[0]:
+        axes[1].plot(steps, [r["positive_loss"] for r in train], label="positive pairs")
+        axes[1].plot(steps, [r["negative_loss"] for r in train], label="negative pairs")
+        axes[1].set_title("loss by pair type")
+        axes[1].legend()
+    elif train and "accuracy" in train[0]:
+        axes[1].plot(steps, [r["accuracy"] for r in train], color="black")
+        axes[1].set_title("NLI training accuracy")
+    else:
+        axes[1].text(0.5, 0.5, "no other training metric", ha="center", va="center")
     if evaluations:
         eval_steps = [r["step"] for r in evaluations]
-        for model in (1, 2):
-            axes[2].plot(eval_steps, [r[f"stsb_dev_model_{model}"] for r in evaluations],
-                         marker="o", label=f"model {model}")
+        models = sorted(k for k in evaluations[0] if k.startswith("stsb_dev_model_"))
+        for key in models:
+            axes[2].plot(eval_steps, [r[key] for r in evaluations], marker="o",
+                         label=key[len("stsb_dev_"):].replace("_", " "))
         axes[2].legend()
     else:
         axes[2].text(0.5, 0.5, "no STS-B dev evaluation", ha="center", va="center")

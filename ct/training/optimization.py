@@ -2,17 +2,59 @@
 
 CT paper / original code: RMSprop with a step-wise decaying learning rate, 1e-5 for the first
 500 steps, then 8e-6, 6e-6, 4e-6 and from step 2000 on 2e-6 (``PiecewiseConstantDecay``).
+The supervised stages use Sentence-BERT's recipe: AdamW with a linear warm-up then a linear
+decay to zero (sentence-transformers' ``WarmupLinear``).
 """
 
 from __future__ import annotations
 
-from ct._keras import keras
+from ct._keras import keras, tf
 from ct.config import OptimizerConfig
 
+# Sentence-BERT / BERT exclude biases and LayerNorm weights from weight decay.
+_NO_DECAY = ["bias", "LayerNorm", "layer_norm"]
 
-def build_learning_rate_schedule(config: OptimizerConfig):
-    """The piecewise-constant schedule: ``learning_rate`` until the first boundary, then
-    ``lr_values[i]`` after ``lr_boundaries[i]``; a constant rate if there are no boundaries."""
+
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0 at
+    ``total_steps`` (sentence-transformers' ``WarmupLinear``).
+
+    Args:
+        peak: the learning rate reached at the end of warm-up.
+        warmup_steps: steps of warm-up (0: none).
+        total_steps: the stage's length in steps.
+    """
+
+    def __init__(self, peak: float, warmup_steps: int, total_steps: int):
+        super().__init__()
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warmup = tf.cast(max(self.warmup_steps, 1), tf.float32)
+        remaining = tf.cast(max(self.total_steps - self.warmup_steps, 1), tf.float32)
+        rising = self.peak * step / warmup
+        falling = self.peak * tf.maximum(
+            0.0, (self.total_steps - step) / remaining)
+        return tf.where(step < self.warmup_steps, rising, falling)
+
+    def get_config(self) -> dict:
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+                "total_steps": self.total_steps}
+
+
+def build_learning_rate_schedule(config: OptimizerConfig, total_steps: int = 0):
+    """The configured schedule.
+
+    ``piecewise``: ``learning_rate`` until the first boundary, then ``lr_values[i]`` after
+    ``lr_boundaries[i]`` (a constant rate if there are no boundaries). ``warmup_linear``:
+    :class:`WarmupLinearDecay` over ``total_steps`` with ``warmup_ratio`` of them warming up.
+    """
+    if config.schedule == "warmup_linear":
+        return WarmupLinearDecay(config.learning_rate,
+                                 int(round(config.warmup_ratio * total_steps)), total_steps)
     if not config.lr_boundaries:
         return config.learning_rate
     return keras.optimizers.schedules.PiecewiseConstantDecay(
@@ -20,21 +62,28 @@ def build_learning_rate_schedule(config: OptimizerConfig):
         values=[config.learning_rate, *config.lr_values])
 
 
-def build_optimizer(config: OptimizerConfig) -> keras.optimizers.Optimizer:
+def build_optimizer(config: OptimizerConfig,
+                    total_steps: int = 0) -> keras.optimizers.Optimizer:
     """Builds the tf-keras optimizer named by ``config.name`` with the schedule above.
+
+    Args:
+        config: the optimizer section of a config.
+        total_steps: the stage's length (for ``schedule: warmup_linear``).
 
     Example:
         >>> optimizer = build_optimizer(OptimizerConfig())  # the paper's RMSprop
     """
-    schedule = build_learning_rate_schedule(config)
+    schedule = build_learning_rate_schedule(config, total_steps)
     extra = {"clipnorm": config.clipnorm} if config.clipnorm else {}
     if config.name == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=schedule, **extra)
     if config.name == "adam":
         return keras.optimizers.Adam(learning_rate=schedule, **extra)
     if config.name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay,
-                                      **extra)
+        optimizer = keras.optimizers.AdamW(learning_rate=schedule,
+                                           weight_decay=config.weight_decay, **extra)
+        optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)
+        return optimizer
     return keras.optimizers.SGD(learning_rate=schedule, **extra)
 
 

@@ -1,4 +1,6 @@
-"""CTTrainer: CT training end to end, inside a ``tf.distribute`` strategy, with two drivers.
+"""CTTrainer: one training stage end to end, inside a ``tf.distribute`` strategy, with two
+drivers. The stage (CT, NLI or STS-B, see ``ct.training.stages``) supplies data and model; the
+trainer is the same for all. Pipelines of several stages: ``ct.training.pipeline``.
 
 ``driver: loop`` is a custom loop (``strategy.run`` of the model's ``train_step`` in a
 ``tf.function``); ``driver: fit`` is Keras ``model.fit`` with standard callbacks. Both call the
@@ -42,13 +44,9 @@ import yaml
 
 from ct._keras import keras, tf
 from ct.config import TrainConfig, config_to_dict
-from ct.data.corpus import Corpus
-from ct.data.ct_dataset import make_dataset_fn
-from ct.data.ct_sampling import sentences_per_batch
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.evaluation.sts import STSEvaluator
-from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from ct.training.callbacks import CTFitCallback
 from ct.training.checkpointing import RunCheckpointer
@@ -57,11 +55,9 @@ from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.optimization import build_optimizer, current_learning_rate
 from ct.training.run_dir import (CONFIG_FILE, SUMMARY_FILE, check_free_space,
                                  inspect_output_dir, save_encoder_atomically, truncate_metrics)
+from ct.training.stages import Stage, make_stage
 
 logger = logging.getLogger(__name__)
-
-LOSS_KEYS = ("loss", "positive_loss", "negative_loss")
-
 
 def make_distributed_train_step(strategy: tf.distribute.Strategy, model, element_spec=None):
     """Wraps ``model.train_step`` for the custom loop: ``strategy.run`` + cross-replica sum.
@@ -87,27 +83,38 @@ def make_distributed_train_step(strategy: tf.distribute.Strategy, model, element
 
 
 def _better_model(record: dict) -> int:
-    """1 or 2: the model with the higher STS-B dev score; model 2 on a tie."""
-    return 1 if record["stsb_dev_model_1"] > record["stsb_dev_model_2"] else 2
+    """The (1-based) model with the highest STS-B dev score; the later model on a tie (CT's
+    model 2, which the paper finds usually better)."""
+    scores = [(record[key], int(key.rsplit("_", 1)[1])) for key in record
+              if key.startswith("stsb_dev_model_")]
+    return max(scores)[1]
+
+
+def _model_scores(record: dict) -> dict:
+    """``{"model_1": score, ...}`` of an evaluation record."""
+    return {key[len("stsb_dev_"):]: value for key, value in record.items()
+            if key.startswith("stsb_dev_model_")}
 
 
 class CTTrainer:
-    """Trains a CT model as configured.
+    """Trains the one stage of ``config.stages`` (CT by default) as configured.
 
     Args:
-        config: the validated training config.
+        config: the validated training config; ``config.stages`` names one stage and
+            ``config.model`` is where it starts.
         output_dir: where the run's files go.
         resume: ``None`` resumes an unfinished run of the same config found in
             ``output_dir`` (from its latest checkpoint) and starts a new run otherwise;
             ``True`` insists on resuming; ``False`` refuses a folder that holds any run.
 
-    Everything a user can get wrong (output folder, free space, corpus, STS file, model path,
-    tokenizer, strategy, batch split across replicas) is checked in ``__init__``, before any
-    model weights are loaded.
+    Everything a user can get wrong (output folder, free space, training data, STS file,
+    model path, tokenizer, strategy, batch split across replicas) is checked in ``__init__``,
+    before any model weights are loaded. ``stage`` may be given already built (a pipeline
+    checks every stage's data before the first one trains).
     """
 
     def __init__(self, config: TrainConfig, output_dir: str | os.PathLike,
-                 resume: Optional[bool] = None):
+                 resume: Optional[bool] = None, stage: Optional[Stage] = None):
         self.config = config
         self.is_chief = is_chief(config.strategy)
         # The run folder is shared by all workers: everyone resumes from its checkpoints, but
@@ -116,11 +123,8 @@ class CTTrainer:
         self.output_dir = (self.run_dir if self.is_chief
                            else Path(tempfile.mkdtemp(prefix="ct-worker-")))
         self.resuming = inspect_output_dir(self.run_dir, config_to_dict(config), resume)
-        self.corpus = Corpus.from_patterns(config.corpus, config.corpus_format,
-                                           config.text_field, config.on_bad_line)
-        self.corpus_stats = self.corpus.validate(
-            min_distinct=sentences_per_batch(config.batch_size, config.num_negatives),
-            max_bad_share=config.max_bad_line_share)
+        self.stage = stage or make_stage(config)
+        self.steps = self.stage.steps
         self.evaluator: Optional[STSEvaluator] = None
         if config.sts_dev:
             self.evaluator = STSEvaluator.from_file(config.sts_dev, name="stsb_dev",
@@ -132,13 +136,15 @@ class CTTrainer:
         self.strategy = get_strategy(config.strategy, config.virtual_devices,
                                      config.require_accelerator)
         self.num_replicas = self.strategy.num_replicas_in_sync
-        group = config.num_negatives + 1
-        if config.batch_size % (self.num_replicas * group):
+        group, batch_size = self.stage.group_size, self.stage.batch_size
+        if batch_size % (self.num_replicas * group):
+            what = (f"in whole groups of 1 positive + {config.num_negatives} negatives"
+                    if self.stage.name == "ct" else "evenly")
+            key = "batch_size" if self.stage.name == "ct" else f"{self.stage.name}.batch_size"
             raise ConfigError(
-                f"batch_size {config.batch_size} cannot be split over {self.num_replicas} "
-                f"replicas in whole groups of 1 positive + {config.num_negatives} negatives; "
+                f"{key} {batch_size} cannot be split over {self.num_replicas} replicas {what}; "
                 f"use a multiple of {self.num_replicas * group}")
-        self.model: Optional[ContrastiveTensionModel] = None
+        self.model = None
         self.data_position = tf.Variable(0, dtype=tf.int64, trainable=False,
                                          name="data_position")
         self.checkpointer: Optional[RunCheckpointer] = None
@@ -150,7 +156,8 @@ class CTTrainer:
         self.train_seconds = 0.0
         self.tokens = 0.0
         self.nonfinite_steps: list[int] = []
-        self._window = {key: 0.0 for key in LOSS_KEYS}
+        self.metric_names = self.stage.metric_names
+        self._window = {key: 0.0 for key in self.metric_names}
         self._window_steps = 0
         self._window_seconds = 0.0
         self._step_start = 0.0
@@ -159,15 +166,12 @@ class CTTrainer:
         self.halt: Optional[str] = None  # why training must stop: "signal" or "nonfinite"
         self._signal_number = 0
         # Reported only now that every check has passed: bad input prints one line.
-        stats = self.corpus_stats
-        logger.info("corpus: %d sentences in %d file(s)", stats.num_sentences, stats.num_files)
-        if stats.num_bad_lines:
-            logger.warning("corpus: skipped %d bad line(s), e.g. %s", stats.num_bad_lines,
-                           stats.first_bad_line)
+        self.stage.log_data()
 
     # ------------------------------------------------------------------ setup
-    def build_model(self) -> ContrastiveTensionModel:
-        """Loads the two encoders and compiles the model with the configured optimizer."""
+    def build_model(self):
+        """Loads the stage's model (two encoders for CT) and compiles it with the stage's
+        optimizer."""
         config = self.config
         keras.utils.set_random_seed(config.seed)
         # A seeded global generator: checkpointed with the run (RNG state), and required by
@@ -179,11 +183,8 @@ class CTTrainer:
         keras.mixed_precision.set_global_policy(config.precision)
         try:
             with self.strategy.scope():
-                model = ContrastiveTensionModel.from_pretrained(
-                    str(self.model_dir), pooling=config.pooling, max_length=config.max_length,
-                    dropout=config.dropout, tokenizer=self.tokenizer,
-                    jit_compile=config.jit_compile)
-                optimizer = build_optimizer(config.optimizer)
+                model = self.stage.build_model(str(self.model_dir), self.tokenizer)
+                optimizer = build_optimizer(self.stage.optimizer, total_steps=self.steps)
                 if config.precision == "mixed_float16":
                     optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
                 model.compile(optimizer=optimizer)
@@ -196,13 +197,8 @@ class CTTrainer:
         return model
 
     def dataset_fn(self, input_context: tf.distribute.InputContext) -> tf.data.Dataset:
-        """This config's CT stream for one input pipeline, in per-replica batches."""
-        config = self.config
-        return make_dataset_fn(
-            self.corpus, self.tokenizer, start_position=self.data_position,
-            batch_size=config.batch_size, num_negatives=config.num_negatives,
-            max_length=config.max_length, seed=config.seed,
-            shuffle_buffer=config.shuffle_buffer, padding=config.padding)(input_context)
+        """The stage's training stream for one input pipeline, in per-replica batches."""
+        return self.stage.dataset_fn(self.tokenizer, self.data_position)(input_context)
 
     # ------------------------------------------------------------------ hooks (both drivers)
     def step_started(self) -> None:
@@ -211,7 +207,8 @@ class CTTrainer:
     def step_finished(self, step: int, values: dict) -> None:
         """Accounts one finished step: non-finite check, throughput, logging, progress bar."""
         seconds = time.time() - self._step_start
-        values = {key: float(values[key]) for key in (*LOSS_KEYS, "tokens", "nonfinite")}
+        values = {key: float(values[key])
+                  for key in (*self.metric_names, "tokens", "nonfinite")}
         self.steps_done = step
         if self._progress is not None:
             self._progress.update(1)
@@ -230,10 +227,10 @@ class CTTrainer:
                 self.tokens += values["tokens"]
             self._seen_first_step = True
             self._window_seconds += seconds
-            for key in LOSS_KEYS:
+            for key in self.metric_names:
                 self._window[key] += values[key]
             self._window_steps += 1
-        if (step % self.config.log_every == 0 or step == self.config.steps) \
+        if (step % self.config.log_every == 0 or step == self.steps) \
                 and self._window_steps:
             self._log_window(step)
 
@@ -241,17 +238,17 @@ class CTTrainer:
         record = {"step": step,
                   **{k: v / self._window_steps for k, v in self._window.items()},
                   "learning_rate": current_learning_rate(self.model.optimizer),
-                  "pairs_per_s": self._window_steps * self.config.batch_size
+                  "pairs_per_s": self._window_steps * self.stage.batch_size
                   / max(self._window_seconds, 1e-9)}
         self.metrics.log(record)
         if self._progress is not None:
             self._progress.set_postfix(loss=f"{record['loss']:.4f}",
                                        pairs_s=f"{record['pairs_per_s']:.1f}")
-        self._window = {key: 0.0 for key in LOSS_KEYS}
+        self._window = {key: 0.0 for key in self.metric_names}
         self._window_steps, self._window_seconds = 0, 0.0
 
     def is_eval_step(self, step: int) -> bool:
-        return step % self.config.eval_every == 0 or step == self.config.steps
+        return step % self.stage.eval_every == 0 or step == self.steps
 
     def step_boundary(self, step: int) -> None:
         """After a step: evaluate and checkpoint when due (both drivers call this)."""
@@ -265,7 +262,7 @@ class CTTrainer:
         every = self.config.checkpoint_every
         if self.checkpointer is None or self.halt == "nonfinite":
             return
-        if force or (every and step % every == 0) or step == self.config.steps:
+        if force or (every and step % every == 0) or step == self.steps:
             # The stream's position is the step: every batch before it is consumed, so the
             # pipeline (which reads this variable as a lower bound) loses nothing.
             self.data_position.assign(step)
@@ -287,7 +284,7 @@ class CTTrainer:
         self.nonfinite_steps = state["nonfinite_steps"]
 
     def evaluate(self, step: int) -> Optional[dict]:
-        """Scores both models on STS-B dev, logs it, and saves a new best model."""
+        """Scores the model(s) on STS-B dev, logs it, and saves a new best model."""
         if self.evaluator is None:
             return None
         if self.evaluations and self.evaluations[-1]["step"] == step:
@@ -297,8 +294,9 @@ class CTTrainer:
             record[f"stsb_dev_model_{index}"] = self.evaluator(encoder)["spearman"]
         self.evaluations.append(record)
         self.metrics.log(record)
-        logger.info("step %d: STS-B dev Spearman model 1 = %.2f, model 2 = %.2f", step,
-                    record["stsb_dev_model_1"], record["stsb_dev_model_2"])
+        logger.info("%s step %d: STS-B dev Spearman %s", self.stage.title, step, ", ".join(
+            f"{name.replace('_', ' ')} = {score:.2f}"
+            for name, score in _model_scores(record).items()))
         better = _better_model(record)
         score = record[f"stsb_dev_model_{better}"]
         if self.best is None or score > self.best["stsb_dev_spearman"]:
@@ -340,7 +338,8 @@ class CTTrainer:
             self.evaluate(step=first_step)
         from tqdm.auto import tqdm
 
-        self._progress = tqdm(total=config.steps, initial=first_step, desc="CT", unit="step",
+        self._progress = tqdm(total=self.steps, initial=first_step, desc=self.stage.title,
+                              unit="step",
                               disable=None)
         with self._stop_on_signals():
             if config.driver == "fit":
@@ -365,7 +364,8 @@ class CTTrainer:
                                     reason=reason)
             (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
             raise NonFiniteLossError(reason + " (on_nonfinite: skip skips such batches)")
-        plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png")
+        plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png",
+                             title=self.stage.title)
         final_dir = self._save_final()
         summary = self._summary(time.time() - start_time, final_dir)
         (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
@@ -411,13 +411,13 @@ class CTTrainer:
                 signal.signal(number, handler)
 
     def _train_loop(self) -> None:
-        config, model = self.config, self.model
+        model = self.model
         dataset = self.strategy.distribute_datasets_from_function(self.dataset_fn)
         step_function = make_distributed_train_step(self.strategy, model, dataset.element_spec)
         first = int(model.optimizer.iterations.numpy())
         self.data_position.assign(first)
         iterator = iter(dataset)
-        for step in range(first + 1, config.steps + 1):
+        for step in range(first + 1, self.steps + 1):
             self.step_started()
             self.step_finished(step, step_function(next(iterator)))
             if self.halt == "nonfinite":
@@ -429,21 +429,21 @@ class CTTrainer:
     def _train_fit(self, callbacks: Sequence[keras.callbacks.Callback]) -> None:
         """``model.fit`` with an epoch of ``eval_every`` steps. A run resumed in the middle of
         an epoch first finishes that epoch in a short ``fit`` of its own."""
-        config = self.config
+        steps, eval_every = self.steps, self.stage.eval_every
         restoring = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
         others = [c for c in callbacks if c not in restoring]
         creator = keras.utils.experimental.DatasetCreator(self.dataset_fn)
         first = int(self.model.optimizer.iterations.numpy())
-        if first % config.eval_every and first < config.steps:
-            partial = min(config.eval_every - first % config.eval_every, config.steps - first)
+        if first % eval_every and first < steps:
+            partial = min(eval_every - first % eval_every, steps - first)
             self.model.fit(creator, epochs=1, steps_per_epoch=partial,
                            callbacks=[CTFitCallback(self)], verbose=0)
         current = int(self.model.optimizer.iterations.numpy())
-        if self.halt or current >= config.steps:
+        if self.halt or current >= steps:
             return
         self.model.fit(
-            creator, initial_epoch=current // config.eval_every,
-            epochs=math.ceil(config.steps / config.eval_every), steps_per_epoch=config.eval_every,
+            creator, initial_epoch=current // eval_every,
+            epochs=math.ceil(steps / eval_every), steps_per_epoch=eval_every,
             callbacks=[*restoring, CTFitCallback(self), *others], verbose=0)
 
     # ------------------------------------------------------------------ outputs
@@ -457,7 +457,7 @@ class CTTrainer:
         # keep: last, or no STS-B dev set: the better model at the end; without scores,
         # model 2, which the paper finds usually better.
         last = self.evaluations[-1] if self.evaluations else {}
-        index = _better_model(last) if last else 2
+        index = _better_model(last) if last else len(self.model.encoders)
         self.best = {"model": index, "step": self.steps_done,
                      "stsb_dev_spearman": last.get(f"stsb_dev_model_{index}")}
         save_encoder_atomically(self.model.encoders[index - 1], final_dir)
@@ -469,14 +469,12 @@ class CTTrainer:
         stsb = None
         if self.evaluations:
             first, last = self.evaluations[0], self.evaluations[-1]
-            stsb = {"before": {"model_1": first["stsb_dev_model_1"],
-                               "model_2": first["stsb_dev_model_2"]},
-                    "after": {"model_1": last["stsb_dev_model_1"],
-                              "model_2": last["stsb_dev_model_2"]},
+            stsb = {"before": _model_scores(first), "after": _model_scores(last),
                     "evaluations": self.evaluations}
         return {
             "status": status,
             "reason": reason,
+            "stage": self.stage.name,
             "config": config_to_dict(config),
             "seed": config.seed,
             "steps": self.steps_done,
@@ -484,17 +482,15 @@ class CTTrainer:
             "strategy": self.config.strategy,
             "replicas": self.num_replicas,
             "model_dir": str(self.model_dir),
-            "corpus": {"files": [str(f) for f in self.corpus.files],
-                       "sentences": self.corpus_stats.num_sentences},
+            **self.stage.data_summary(),
             "wall_time_s": round(wall_seconds, 2),
             "train_time_s": round(self.train_seconds, 2),
             # after the first step of the process, which includes tracing
-            "pairs_per_s": round(self.timed_steps * config.batch_size
+            "pairs_per_s": round(self.timed_steps * self.stage.batch_size
                                  / max(self.train_seconds, 1e-9), 2),
             "tokens_per_s": round(self.tokens / max(self.train_seconds, 1e-9), 1),
             "final_loss": self._last_logged("loss"),
             "nonfinite_steps": self.nonfinite_steps,
-            "corpus_bad_lines_skipped": self.corpus_stats.num_bad_lines,
             "stsb_dev": stsb,
             "kept": self.best,
             "final_model": str(final_dir) if final_dir else None,

@@ -1,0 +1,121 @@
+"""One sentence encoder trained on labelled pairs: the supervised NLI and STS-B stages.
+
+The CT authors' strongest models chain CT with supervised stages (Carlsson et al., ICLR 2021,
+"NLI-CT" and "CT-STSb"), trained as in Sentence-BERT (Reimers & Gurevych, EMNLP 2019). The
+objectives (see ``ct.losses``):
+
+- ``softmax_nli``: a softmax classifier over ``[u; v; |u-v|]`` predicts entailment / neutral /
+  contradiction; the classifier is trained with the encoder and dropped afterwards;
+- ``in_batch_negatives``: anchor, positive (entailment) and hard negative (contradiction);
+  every other positive and negative in the batch is a negative too;
+- ``cosine_similarity``: the cosine of the two embeddings regresses onto the gold STS score
+  scaled to [0, 1].
+
+Like :class:`ct.modeling.ct_model.ContrastiveTensionModel`, ``train_step`` is the one update
+used by the custom loop and by Keras ``fit``.
+
+Example:
+    >>> model = SupervisedPairModel(encoder, objective="cosine_similarity")
+    >>> model.compile(optimizer=build_optimizer(supervised_optimizer(), total_steps=1000))
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ct._keras import keras, tf
+from ct.losses.cosine_similarity import cosine_similarity_loss
+from ct.losses.in_batch_negatives import in_batch_negatives_loss
+from ct.losses.softmax_nli import NUM_NLI_LABELS, nli_classifier_features, softmax_nli_loss
+from ct.modeling.encoder import SentenceEncoder
+from ct.modeling.guarded_update import apply_finite_update, count_tokens, loss_and_gradients
+
+OBJECTIVES = ("softmax_nli", "in_batch_negatives", "cosine_similarity")
+
+
+class SupervisedPairModel(keras.Model):
+    """A sentence encoder and a supervised pair objective.
+
+    Args:
+        encoder: the encoder being trained (the previous stage's kept model).
+        objective: one of ``softmax_nli``, ``in_batch_negatives``, ``cosine_similarity``.
+        scale: ``in_batch_negatives``: cosine similarities are multiplied by this (20, as in
+            sentence-transformers' MultipleNegativesRankingLoss).
+        dropout: run the backbone in training mode (Sentence-BERT fine-tunes with dropout on).
+        jit_compile: XLA-compile the forward and backward pass.
+
+    Inputs to ``train_step``: ``input_ids_i``/``attention_mask_i`` for text column i (two
+    columns; three for ``in_batch_negatives``: anchor, positive, hard negative) and labels:
+    int NLI labels, float STS scores already scaled to [0, 1], or ignored.
+    """
+
+    def __init__(self, encoder: SentenceEncoder, objective: str, scale: float = 20.0,
+                 dropout: bool = True, jit_compile: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        self.encoder = encoder
+        self.objective = objective
+        self.scale = scale
+        self.dropout = dropout
+        self.classifier: Optional[keras.layers.Dense] = None
+        if objective == "softmax_nli":
+            self.classifier = keras.layers.Dense(NUM_NLI_LABELS, name="nli_classifier",
+                                                 dtype="float32")
+            self.classifier.build([None, 3 * encoder.embedding_dim])
+        self.distribute_reduction_method = "sum"
+        self.metric_names = ("loss", "accuracy") if objective == "softmax_nli" else ("loss",)
+        self._gradient_function = (tf.function(self._loss_and_gradients, jit_compile=True)
+                                   if jit_compile else self._loss_and_gradients)
+
+    @property
+    def encoders(self) -> tuple[SentenceEncoder]:
+        """``(encoder,)``: the one model this stage trains and evaluates."""
+        return (self.encoder,)
+
+    @property
+    def num_columns(self) -> int:
+        """Text columns per example: 3 (triplets) for in_batch_negatives, else 2."""
+        return 3 if self.objective == "in_batch_negatives" else 2
+
+    def call(self, inputs: dict, training: Optional[bool] = False) -> list[tf.Tensor]:
+        """Pooled embeddings of each text column, ``[batch, dim]`` each."""
+        backbone_training = bool(training) and self.dropout
+        return [self.encoder({"input_ids": inputs[f"input_ids_{i}"],
+                              "attention_mask": inputs[f"attention_mask_{i}"]},
+                             training=backbone_training)
+                for i in range(1, self.num_columns + 1)]
+
+    def per_example_loss(self, embeddings: list[tf.Tensor], labels: tf.Tensor):
+        """``(per-example loss [batch], logits or None)`` of the configured objective."""
+        if self.objective == "softmax_nli":
+            logits = self.classifier(nli_classifier_features(*embeddings))
+            return softmax_nli_loss(logits, labels), logits
+        if self.objective == "in_batch_negatives":
+            return in_batch_negatives_loss(*embeddings, scale=self.scale), None
+        return cosine_similarity_loss(*embeddings, labels), None
+
+    def _loss_and_gradients(self, features: dict, labels: tf.Tensor):
+        def compute_loss():
+            per_example, logits = self.per_example_loss(self(features, training=True), labels)
+            return logits, tf.nn.compute_average_loss(per_example)
+
+        return loss_and_gradients(self.optimizer, self.trainable_variables, compute_loss)
+
+    def train_step(self, data) -> dict:
+        """One update on a (per-replica) batch; returns this replica's share of the metrics.
+
+        As in CT, the loss is averaged over the global batch, so the returned values summed
+        over replicas are the global means (``accuracy`` for ``softmax_nli``), and a non-finite
+        loss or gradient on any replica drops the update everywhere (``nonfinite``).
+        """
+        features, labels = data
+        logits, loss, gradients = self._gradient_function(features, labels)
+        nonfinite = apply_finite_update(self.optimizer, gradients, self.trainable_variables,
+                                        loss)
+        metrics = {"loss": loss, "tokens": count_tokens(features), "nonfinite": nonfinite}
+        if logits is not None:
+            correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32),
+                                       tf.cast(labels, tf.int32)), tf.float32)
+            metrics["accuracy"] = tf.nn.compute_average_loss(correct)
+        return metrics
