@@ -24,6 +24,7 @@ _EXPORTS = {
     "build_ct_dataset": "ct.data.ct_dataset",
     "STSEvaluator": "ct.evaluation.sts",
     "CTTrainer": "ct.training.trainer",
+    "TrainingPipeline": "ct.training.pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -39,6 +39,15 @@ def small_sts_file(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def small_stsb_train(tmp_path_factory):
+    """64 pairs of the shared STS-B train set: 4 batches of 16 for the STS-B stage."""
+    lines = (shared_data_dir() / "stsbenchmark" / "sts-train.csv").read_text().splitlines()
+    path = tmp_path_factory.mktemp("stsb") / "sts-train-small.csv"
+    path.write_text("\n".join(lines[:64]) + "\n")
+    return path
+
+
 @pytest.fixture
 def train_overrides(tiny_bert_dir, corpus_file, small_sts_file):
     """``--set`` values for a fast CT run on the tiny model."""

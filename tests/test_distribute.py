@@ -54,6 +54,20 @@ def test_mirrored_on_two_virtual_cpus_matches_one_device(tmp_path, single_device
     np.testing.assert_allclose(logged_losses(tmp_path / "m"), expected, atol=1e-4)
 
 
+def test_supervised_stage_mirrored_matches_one_device(tmp_path, tiny_bert_dir, corpus_file,
+                                                      small_stsb_train):
+    overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
+                 "stages=[stsb]", f"stsb.train={small_stsb_train}", "stsb.epochs=1",
+                 "stsb.dropout=false", "stsb.optimizer.learning_rate=1e-3", "log_every=1"]
+    losses = {}
+    for name, extra in (("one", []), ("mirrored", ["strategy=mirrored", "virtual_devices=2"])):
+        status, _, err = _run(overrides + extra, tmp_path / name)
+        assert status == 0, err
+        losses[name] = logged_losses(tmp_path / name)
+    assert len(losses["one"]) == 4
+    np.testing.assert_allclose(losses["mirrored"], losses["one"], atol=1e-4)
+
+
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:

@@ -17,15 +17,6 @@ CT_STSB = REPO_ROOT / "configs" / "ct_stsb.yaml"
 SNLI = shared_data_dir() / "nli" / "snli_1.0_dev.jsonl"
 
 
-@pytest.fixture(scope="session")
-def small_stsb_train(tmp_path_factory):
-    """64 pairs of the shared STS-B train set: 4 batches of 16."""
-    lines = (shared_data_dir() / "stsbenchmark" / "sts-train.csv").read_text().splitlines()
-    path = tmp_path_factory.mktemp("stsb") / "sts-train-small.csv"
-    path.write_text("\n".join(lines[:64]) + "\n")
-    return path
-
-
 @pytest.fixture
 def pipeline_overrides(train_overrides, small_stsb_train):
     """Three short stages on the tiny model; keep: last so each stage passes on trained
