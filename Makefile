@@ -2,14 +2,18 @@
 #   make demo   CT on the packaged all-MiniLM-L6-v2 + bundled Wikipedia sample, STS-B dev table
 #   make test   the test suite (what CI runs)
 #   make bench  CT training and encoding throughput of the packaged MiniLM
+# `make test` also builds .venv-torch (PyTorch + transformers 5 + sentence-transformers): the
+# export tests load exported models there.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_VENV ?= .venv-torch
+TORCH_STAMP := $(TORCH_VENV)/.installed
 DEMO_STEPS ?= 300
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: venv test test-fast demo bench clean
+.PHONY: venv torch-venv test test-fast demo bench clean
 
 $(STAMP): requirements.txt requirements-model.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +23,21 @@ $(STAMP): requirements.txt requirements-model.txt setup.py
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(TORCH_STAMP): requirements-torch.txt
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(TORCH_VENV)/bin/python -m pip install --quiet -r requirements-torch.txt
+	touch $(TORCH_STAMP)
+
 venv: $(STAMP)
 
-test: $(STAMP)
+torch-venv: $(TORCH_STAMP)
+
+test: $(STAMP) $(TORCH_STAMP)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(TORCH_STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 demo: $(STAMP)
@@ -36,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/encode_throughput.py --model bundled:all-MiniLM-L6-v2
 
 clean:
-	rm -rf $(VENV) .venv-torch build *.egg-info
+	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info

@@ -25,6 +25,7 @@ _EXPORTS = {
     "STSEvaluator": "ct.evaluation.sts",
     "CTTrainer": "ct.training.trainer",
     "TrainingPipeline": "ct.training.pipeline",
+    "export_model": "ct.export.save",
 }
 
 __all__ = sorted(_EXPORTS)

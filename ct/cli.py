@@ -48,6 +48,25 @@ examples:
 """
 
 
+EXPORT_EPILOG = """\
+the export folder holds:
+  config.json, tf_model.h5        TF transformers (4.x): TFAutoModel.from_pretrained(DIR,
+                                      use_safetensors=False)
+  model.safetensors               the same weights in PyTorch layout: AutoModel.from_pretrained
+  tokenizer files                 AutoTokenizer.from_pretrained(DIR)
+  modules.json, 1_Pooling/, sentence_bert_config.json
+                                  sentence-transformers: SentenceTransformer(DIR)
+  ct_encoder.json, ct_training.json   pooling, max length; how the model was trained
+  README.md                       the model card (stages, hyperparameters, STS-B results)
+
+examples:
+  ct export runs/my-ct --out exports/my-ct
+  ct export runs/my-ct --out exports/my-ct --push-to-hub me/my-ct --private --dry-run
+  HF_TOKEN=hf_... ct export runs/my-ct --out exports/my-ct --push-to-hub me/my-ct
+  ct export exports/my-ct --push-to-hub me/my-ct --revision v2   # push an export as is
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ct", description="Contrastive Tension (Carlsson et al., ICLR 2021) for TensorFlow.")
@@ -98,6 +117,32 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--chunk-size", type=int, default=50_000,
                         help="lines held in memory at once (default: 50000)")
     _add_encoder_options(encode)
+
+    export = commands.add_parser(
+        "export", help="write a model folder that loads everywhere; push it to the hub",
+        description="Export a model (or a ct run's kept model) as one folder that loads in TF "
+                    "transformers, PyTorch transformers and sentence-transformers with the "
+                    "same vectors, with a model card; optionally upload it to the Hugging "
+                    "Face hub.",
+        epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("source", metavar="MODEL_OR_RUN_DIR",
+                        help="a model folder, a ct train run folder, or bundled:NAME")
+    export.add_argument("--out", help="the export folder (needed unless MODEL_OR_RUN_DIR is "
+                                      "already an export being pushed)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace a non-empty --out folder")
+    export.add_argument("--push-to-hub", metavar="NAMESPACE/NAME",
+                        help="upload the export to this hub model repo (created if needed)")
+    export.add_argument("--private", action="store_true",
+                        help="create the hub repo private")
+    export.add_argument("--revision", help="hub branch to commit to (default: main)")
+    export.add_argument("--commit-message", help="hub commit message")
+    export.add_argument("--token", help="hub write token (default: $HF_TOKEN or the stored "
+                                        "huggingface-cli login)")
+    export.add_argument("--dry-run", action="store_true",
+                        help="with --push-to-hub: list what would be uploaded and where; "
+                             "upload nothing")
+    export.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     return parser
 
 
@@ -154,6 +199,43 @@ def _encode(args: argparse.Namespace) -> int:
     print(f"encoded {report['sentences']} sentences ({report['dim']} dims) in "
           f"{report['seconds']:.1f} s ({report['sentences_per_s']:.0f} sentences/s) "
           f"-> {report['output']}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ct.errors import ConfigError
+    from ct.export import hub
+    from ct.export.save import check_export_complete, export_model
+
+    pushing = args.push_to_hub is not None
+    hub_only = [flag for flag, value in (("--private", args.private), ("--revision",
+                args.revision), ("--commit-message", args.commit_message), ("--token",
+                args.token), ("--dry-run", args.dry_run)) if value]
+    if hub_only and not pushing:
+        raise ConfigError(f"{', '.join(hub_only)} only apply with --push-to-hub NAMESPACE/NAME")
+    if not pushing and not args.out:
+        raise ConfigError("give --out DIR (where the export goes)")
+    if pushing:  # cheap checks first: nothing is exported for a push that cannot happen
+        hub.check_repo_id(args.push_to_hub)
+        if not args.dry_run:
+            args.token = hub.resolve_token(args.token)
+    if args.out:
+        folder = export_model(args.source, args.out, overwrite=args.overwrite,
+                              model_id=args.push_to_hub)
+        print(f"exported {args.source} -> {folder}")
+    else:
+        folder = Path(args.source)
+        check_export_complete(folder)
+    if not pushing:
+        return 0
+    if args.dry_run:
+        print(hub.plan_push(folder, args.push_to_hub, revision=args.revision,
+                            private=args.private, commit_message=args.commit_message).describe())
+        return 0
+    url = hub.push_folder_to_hub(folder, args.push_to_hub, token=args.token,
+                                 private=args.private, revision=args.revision,
+                                 commit_message=args.commit_message)
+    print(f"pushed {folder} -> {url}")
     return 0
 
 
@@ -225,7 +307,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logger.propagate = False
     logger.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
-        return {"train": _train, "eval": _eval, "encode": _encode}[args.command](args)
+        return {"train": _train, "eval": _eval, "encode": _encode,
+                "export": _export}[args.command](args)
     except CTError as exc:
         print(f"ct: error: {exc}", file=sys.stderr)
         return exc.exit_status

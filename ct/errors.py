@@ -30,6 +30,14 @@ class OutputDirError(CTError):
     """An output directory that cannot be used (e.g. it already holds a finished run)."""
 
 
+class ExportError(CTError):
+    """A folder that cannot be exported, or an export destination in the way."""
+
+
+class HubError(CTError):
+    """A bad hub repo name or a missing token (exit 2), or a failed upload (exit 1)."""
+
+
 class NonFiniteLossError(CTError):
     """Training stopped on a NaN or infinite loss or gradient (``on_nonfinite: stop``)."""
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# RoBERTa's layout (<s>=0, <pad>=1, </s>=2, <unk>=3): TF RoBERTa hard-codes padding_idx=1 for
+# its position ids, so a RoBERTa whose pad id is not 1 computes differently in TF and PyTorch.
+ROBERTA_SPECIAL_TOKENS = ["[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]"]
 
 
 def shared_data_dir() -> Path:
@@ -18,7 +21,7 @@ def shared_data_dir() -> Path:
     return path
 
 
-def build_vocab(texts, size: int = 600) -> list[str]:
+def build_vocab(texts, size: int = 600, specials=SPECIAL_TOKENS) -> list[str]:
     """A WordPiece vocab: special tokens, characters (plain and ##) and frequent words."""
     chars = sorted(set("abcdefghijklmnopqrstuvwxyz0123456789.,;:'\"!?()-"))
     counts: dict[str, int] = {}
@@ -26,7 +29,7 @@ def build_vocab(texts, size: int = 600) -> list[str]:
         for word in re.findall(r"[a-z]+", text.lower()):
             counts[word] = counts.get(word, 0) + 1
     words = [w for w, _ in sorted(counts.items(), key=lambda kv: -kv[1]) if len(w) > 1]
-    vocab = SPECIAL_TOKENS + chars + ["##" + c for c in chars]
+    vocab = list(specials) + chars + ["##" + c for c in chars]
     return vocab + words[: max(0, size - len(vocab))]
 
 
@@ -46,7 +49,8 @@ def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, see
 
     tf_keras.utils.set_random_seed(seed)
     directory.mkdir(parents=True, exist_ok=True)
-    vocab = build_vocab(texts or ["a tiny test sentence"])
+    specials = ROBERTA_SPECIAL_TOKENS if architecture == "roberta" else SPECIAL_TOKENS
+    vocab = build_vocab(texts or ["a tiny test sentence"], specials=specials)
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = transformers.BertTokenizerFast(vocab_file=str(directory / "vocab.txt"),
                                                do_lower_case=True)
@@ -57,8 +61,8 @@ def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, see
     elif architecture == "roberta":
         config = transformers.RobertaConfig(hidden_size=32, num_hidden_layers=2,
                                             num_attention_heads=2, intermediate_size=64,
-                                            pad_token_id=0, **{**common,
-                                                               "max_position_embeddings": 130})
+                                            pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                                            **{**common, "max_position_embeddings": 130})
     elif architecture == "distilbert":
         config = transformers.DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=64,
                                                pad_token_id=0, **common)
@@ -83,3 +87,29 @@ def logged_losses(run_dir: Path) -> list[float]:
 
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return [record["loss"] for record in records if "loss" in record]
+
+
+def torch_python() -> Path:
+    """The PyTorch environment's interpreter (``make torch-venv``), or ``$CT_TORCH_PYTHON``.
+
+    The interoperability tests need it: missing, they fail (``make test`` builds it).
+    """
+    path = Path(os.environ.get("CT_TORCH_PYTHON", REPO_ROOT / ".venv-torch" / "bin" / "python"))
+    if not path.exists():
+        raise FileNotFoundError(f"PyTorch environment not found at {path}: run `make torch-venv` "
+                                "(or set CT_TORCH_PYTHON)")
+    return path
+
+
+def run_in_torch_env(*args: str) -> str:
+    """Runs ``bench/pytorch_interop.py ARGS`` in the PyTorch environment; returns stdout."""
+    import subprocess
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("TF_USE_LEGACY_KERAS", None)
+    result = subprocess.run([str(torch_python()), str(REPO_ROOT / "bench" / "pytorch_interop.py"),
+                             *args], capture_output=True, text=True, env=env, timeout=600)
+    if result.returncode:
+        raise AssertionError(f"PyTorch side failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result.stdout

@@ -79,6 +79,16 @@ def test_three_stages_pass_each_kept_model_to_the_next(tmp_path, monkeypatch,
     assert json.loads((run / "summary.json").read_text()) == summary
     assert summary["stsb_dev"] == {"before": rows[0]["stsb_dev_before"],
                                    "after": rows[2]["stsb_dev_after"]}
+    # The pipeline's model card and training record describe all three stages.
+    record = json.loads((run / "final" / "ct_training.json").read_text())
+    assert [stage["name"] for stage in record["stages"]] == ["nli", "ct", "stsb"]
+    assert [stage["stsb_dev_after"] for stage in record["stages"]] == \
+        [row["stsb_dev_after"] for row in rows]
+    card = (run / "final" / "README.md").read_text()
+    for name, row in zip(("nli", "ct", "stsb"), rows):
+        assert f"| {row['stage']}. {name} | {row['stsb_dev_before']:.2f} | " \
+               f"{row['stsb_dev_after']:.2f} |" in card
+    assert "snli_1.0_dev.jsonl (1,273 pairs)" in card
 
 
 def test_interrupted_pipeline_resumes_without_rerunning_finished_stages(

@@ -30,7 +30,7 @@ def test_run_writes_metrics_summary_and_loadable_final(tmp_path, train_overrides
 
     import transformers
 
-    backbone = transformers.TFAutoModel.from_pretrained(run / "final")
+    backbone = transformers.TFAutoModel.from_pretrained(run / "final", use_safetensors=False)
     tokenizer = transformers.AutoTokenizer.from_pretrained(run / "final")
     assert backbone.config.hidden_size == 32 and tokenizer("a test")["input_ids"]
 

@@ -37,13 +37,15 @@ def pytorch_state_dict(backbone) -> dict[str, np.ndarray]:
     return state
 
 
-def save_safetensors(backbone, directory: str | Path) -> Path:
-    """Writes ``model.safetensors`` (PyTorch layout) and ``config.json`` into ``directory``."""
+def save_safetensors(backbone, directory: str | Path, write_config: bool = True) -> Path:
+    """Writes ``model.safetensors`` (PyTorch layout) and, unless ``write_config`` is False,
+    ``config.json`` into ``directory``: what PyTorch ``AutoModel.from_pretrained`` loads."""
     from safetensors.numpy import save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    backbone.config.save_pretrained(directory)
+    if write_config:
+        backbone.config.save_pretrained(directory)
     path = directory / "model.safetensors"
     save_file(pytorch_state_dict(backbone), str(path), metadata={"format": "pt"})
     return path

@@ -50,6 +50,16 @@ class SentenceEncoder(keras.layers.Layer):
         self._pool = get_pooling(pooling)
         self._embed_function = None
 
+    @property
+    def training_record(self) -> Optional[dict]:
+        """How the loaded checkpoint was trained (its ``ct_training.json``), or None."""
+        return self.__dict__.get("_ct_training_record")
+
+    @training_record.setter
+    def training_record(self, record: Optional[dict]) -> None:
+        # Kept out of Keras' attribute tracking: a plain record, not part of the layer's state.
+        self.__dict__["_ct_training_record"] = record
+
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooling: Optional[str] = None,
                         max_length: Optional[int] = None, **kwargs) -> "SentenceEncoder":
@@ -62,9 +72,13 @@ class SentenceEncoder(keras.layers.Layer):
         saved = {}
         if (model_dir / ENCODER_CONFIG).exists():
             saved = json.loads((model_dir / ENCODER_CONFIG).read_text())
-        return cls(load_backbone(str(model_dir)), load_tokenizer(str(model_dir)),
-                   pooling=pooling or saved.get("pooling", "mean"),
-                   max_length=max_length or saved.get("max_length", 75), **kwargs)
+        from ct.export.training_record import read_training_record
+
+        encoder = cls(load_backbone(str(model_dir)), load_tokenizer(str(model_dir)),
+                      pooling=pooling or saved.get("pooling", "mean"),
+                      max_length=max_length or saved.get("max_length", 75), **kwargs)
+        encoder.training_record = read_training_record(model_dir)
+        return encoder
 
     # ------------------------------------------------------------------ graph side
     def call(self, inputs: dict, training: bool = False) -> tf.Tensor:
@@ -138,14 +152,56 @@ class SentenceEncoder(keras.layers.Layer):
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
-        """Writes a folder that ``TFAutoModel``/``AutoTokenizer.from_pretrained`` load.
+        """Writes a folder that loads in TF and PyTorch ``transformers`` and in
+        ``sentence-transformers``, with the same vectors.
 
-        Besides the transformers files it holds ``ct_encoder.json`` (pooling, max length).
+        The folder holds ``config.json``, the TF weights (``tf_model.h5``), the same weights in
+        PyTorch layout (``model.safetensors``, converted with NumPy, no torch), the tokenizer,
+        the sentence-transformers module files (pooling and max length as used here) and
+        ``ct_encoder.json`` (pooling, max length) for ``ct``. A model card is added by
+        :func:`ct.export.save.export_model` and at the end of ``ct train``.
         """
+        from ct.export.pytorch_weights import save_safetensors
+        from ct.export.sentence_transformers_files import write_sentence_transformers_files
+
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(directory)
+        save_safetensors(self.backbone, directory, write_config=False)
         self.tokenizer.save_pretrained(directory)
+        write_sentence_transformers_files(directory, embedding_dim=self.embedding_dim,
+                                          pooling=self.pooling, max_length=self.max_length)
         (directory / ENCODER_CONFIG).write_text(json.dumps(
             {"pooling": self.pooling, "max_length": self.max_length}, indent=2) + "\n")
         return directory
+
+    def push_to_hub(self, repo_id: str, *, token: Optional[str] = None, private: bool = False,
+                    revision: Optional[str] = None, commit_message: Optional[str] = None,
+                    training_record: Optional[dict] = None) -> str:
+        """Exports this encoder (as :meth:`save`, plus a model card) and uploads it to the
+        Hugging Face hub; returns the commit URL.
+
+        Args:
+            repo_id: ``namespace/name``; created if it does not exist.
+            token: a write token (default: ``HF_TOKEN`` or the stored login).
+            private: create the repo private.
+            revision: the branch to commit to (default main).
+            commit_message: the commit's message.
+            training_record: how the model was trained, for the card (default: the
+                ``ct_training.json`` of the folder it was loaded from).
+
+        Example:
+            >>> SentenceEncoder.from_pretrained("runs/ct/final").push_to_hub("me/my-ct-model")
+        """
+        import tempfile
+
+        from ct.export.hub import check_repo_id, push_folder_to_hub, resolve_token
+        from ct.export.save import write_export
+        check_repo_id(repo_id)
+        token = resolve_token(token)
+        with tempfile.TemporaryDirectory(prefix="ct-push-") as scratch:
+            folder = Path(scratch) / repo_id.split("/")[-1]
+            write_export(self, folder, training_record or self.training_record,
+                         model_id=repo_id)
+            return push_folder_to_hub(folder, repo_id, token=token, private=private,
+                                      revision=revision, commit_message=commit_message)

@@ -88,7 +88,10 @@ def load_backbone(name_or_path: str):
         raise ModelLoadError(f"cannot read {model_dir / 'config.json'}: {exc}") from None
     if (model_dir / TF_WEIGHTS).exists():
         try:
-            return transformers.TFAutoModel.from_pretrained(model_dir, config=config)
+            # use_safetensors=False: read tf_model.h5 even when PyTorch-layout
+            # model.safetensors sits beside it (an export), whose conversion needs torch.
+            return transformers.TFAutoModel.from_pretrained(model_dir, config=config,
+                                                            use_safetensors=False)
         except Exception as exc:
             raise ModelLoadError(f"cannot load {model_dir / TF_WEIGHTS}: {exc}") from None
     state_dict = _read_safetensors(model_dir)

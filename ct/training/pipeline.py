@@ -37,6 +37,7 @@ import yaml
 from ct.config import TrainConfig, config_to_dict
 from ct.distribute import is_chief
 from ct.errors import OutputDirError
+from ct.export.save import add_model_card
 from ct.training.run_dir import CONFIG_FILE, SUMMARY_FILE, config_differences
 from ct.training.stages import STAGES
 from ct.training.trainer import CTTrainer
@@ -151,6 +152,7 @@ class TrainingPipeline:
         if self.is_chief:
             shutil.rmtree(final_dir, ignore_errors=True)
             shutil.copytree(self.folders[-1] / "final", final_dir)
+            add_model_card(final_dir, summaries)
         summary = {
             "status": "finished",
             "config": config_to_dict(self.config),

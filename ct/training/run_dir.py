@@ -97,7 +97,7 @@ def check_free_space(output_dir: Path, model_dir: Path, keep_last: int,
 
     A checkpoint holds both encoders and one optimizer slot per variable (about 4x the
     weights); ``keep_last`` of them plus one being written, and ``best/``, ``final/`` and a
-    staging copy of one encoder.
+    staging copy of one encoder, each saved twice (TF and PyTorch-layout weights).
 
     Returns:
         The estimated bytes needed.
@@ -106,7 +106,7 @@ def check_free_space(output_dir: Path, model_dir: Path, keep_last: int,
         OutputDirError: less free space than that.
     """
     size = weights_size(model_dir)
-    needed = size * ((4 * (keep_last + 1) if checkpoints else 0) + 3)
+    needed = size * ((4 * (keep_last + 1) if checkpoints else 0) + 6)
     free = shutil.disk_usage(_existing_parent(output_dir)).free
     if free < needed:
         raise OutputDirError(

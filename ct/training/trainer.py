@@ -47,6 +47,7 @@ from ct.config import TrainConfig, config_to_dict
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.evaluation.sts import STSEvaluator
+from ct.export.save import add_model_card
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from ct.training.callbacks import CTFitCallback
 from ct.training.checkpointing import RunCheckpointer
@@ -368,6 +369,8 @@ class CTTrainer:
                              title=self.stage.title)
         final_dir = self._save_final()
         summary = self._summary(time.time() - start_time, final_dir)
+        if self.is_chief:  # the kept model is a complete export: add how it was trained
+            add_model_card(final_dir, [summary])
         (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 

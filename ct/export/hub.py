@@ -1,0 +1,130 @@
+"""Publishing an exported model folder on the Hugging Face hub, with ``huggingface_hub``.
+
+The repo is created if needed (``private`` applies then), a branch is created for a
+``revision`` other than ``main``, and the folder is uploaded in one commit. The token comes
+from ``--token``, else ``HF_TOKEN`` or the token ``huggingface-cli login`` stored. A failed
+upload leaves the local folder as it was (complete), so the push can simply be retried.
+
+Example:
+    >>> push_folder_to_hub("exports/my-ct-model", "me/my-ct-model", private=True)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ct.errors import HubError
+
+logger = logging.getLogger(__name__)
+
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+DEFAULT_COMMIT_MESSAGE = "Upload sentence encoder trained with ct (Contrastive Tension)"
+
+
+@dataclass
+class PushPlan:
+    """What a push would do: the files (relative path, bytes) and where they go."""
+
+    folder: Path
+    repo_id: str
+    revision: str
+    private: bool
+    commit_message: str
+    files: list[tuple[str, int]]
+
+    @property
+    def url(self) -> str:
+        suffix = "" if self.revision == "main" else f"/tree/{self.revision}"
+        return f"https://huggingface.co/{self.repo_id}{suffix}"
+
+    def describe(self) -> str:
+        """A listing of every file and the destination, for ``--dry-run``."""
+        total = sum(size for _, size in self.files)
+        lines = [f"would upload {len(self.files)} files ({total / 1e6:.1f} MB) from "
+                 f"{self.folder} to {self.url} (repo {self.repo_id}, revision "
+                 f"{self.revision}, {'private' if self.private else 'public'} if created, "
+                 f"commit message {self.commit_message!r}):"]
+        lines += [f"  {size:>12,}  {name}" for name, size in self.files]
+        return "\n".join(lines)
+
+
+def check_repo_id(repo_id: str) -> str:
+    """Returns ``repo_id`` if it is ``namespace/name``; raises HubError otherwise."""
+    if not _REPO_ID.fullmatch(repo_id or ""):
+        raise HubError(f"hub repo name {repo_id!r} must be namespace/name (e.g. "
+                       "your-user/my-ct-model): letters, digits, '-', '_' and '.'")
+    return repo_id
+
+
+def resolve_token(token: Optional[str]) -> str:
+    """``token``, else ``HF_TOKEN`` / the stored login token; raises HubError if none."""
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    found = get_token()
+    if not found:
+        raise HubError("no Hugging Face token: set HF_TOKEN, pass --token, or run "
+                       "`huggingface-cli login` (the token needs write access)")
+    return found
+
+
+def plan_push(folder: str | Path, repo_id: str, *, revision: Optional[str] = None,
+              private: bool = False, commit_message: Optional[str] = None) -> PushPlan:
+    """Checks the repo name and lists what :func:`push_folder_to_hub` would upload."""
+    folder = Path(folder)
+    files = sorted((str(p.relative_to(folder)), p.stat().st_size)
+                   for p in folder.rglob("*") if p.is_file())
+    return PushPlan(folder, check_repo_id(repo_id), revision or "main", private,
+                    commit_message or DEFAULT_COMMIT_MESSAGE, files)
+
+
+def push_folder_to_hub(folder: str | Path, repo_id: str, *, token: Optional[str] = None,
+                       private: bool = False, revision: Optional[str] = None,
+                       commit_message: Optional[str] = None, api=None) -> str:
+    """Uploads ``folder`` to the hub model repo ``repo_id``; returns the commit URL.
+
+    Args:
+        folder: an exported model folder (``ct export``).
+        repo_id: ``namespace/name``; created if it does not exist.
+        token: a write token (default: ``HF_TOKEN`` or the stored login).
+        private: create the repo private (an existing repo keeps its visibility).
+        revision: the branch to commit to (created from main if missing); default main.
+        commit_message: the commit's message.
+        api: a ``huggingface_hub.HfApi``-like object (tests pass a fake); default a new
+            ``HfApi``.
+
+    Raises:
+        HubError: a bad repo name or no token (exit 2), or the upload failed (exit 1; the
+            local folder is untouched).
+    """
+    plan = plan_push(folder, repo_id, revision=revision, private=private,
+                     commit_message=commit_message)
+    token = resolve_token(token)
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+    try:
+        api.create_repo(plan.repo_id, token=token, private=plan.private, repo_type="model",
+                        exist_ok=True)
+        if plan.revision != "main":
+            api.create_branch(plan.repo_id, branch=plan.revision, token=token,
+                              repo_type="model", exist_ok=True)
+        commit = api.upload_folder(folder_path=str(plan.folder), repo_id=plan.repo_id,
+                                   repo_type="model", revision=plan.revision, token=token,
+                                   commit_message=plan.commit_message)
+    except Exception as exc:  # network, auth, permission: the local folder stays complete
+        error = HubError(f"upload of {plan.folder} to {plan.url} failed "
+                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); the "
+                         f"folder is complete: retry with `ct export {plan.folder} "
+                         f"--push-to-hub {plan.repo_id}`")
+        error.exit_status = 1
+        raise error from None
+    url = str(getattr(commit, "commit_url", None) or commit or plan.url)
+    logger.debug("pushed %d files to %s", len(plan.files), plan.url)
+    return url

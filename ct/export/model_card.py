@@ -1,0 +1,210 @@
+"""The model card (``README.md``) of an exported model.
+
+It says what the model is (base model, pooling, max length), how it was trained (each stage's
+objective, key hyperparameters and data), what the run measured (STS-B dev Spearman before and
+after each stage), and how to load it from ``sentence-transformers``, PyTorch ``transformers``,
+TF ``transformers`` and ``ct``. The YAML header is what the Hugging Face hub reads.
+
+Example:
+    >>> card = build_model_card(read_training_record("runs/ct/final"), "me/my-ct-model")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+MODEL_CARD = "README.md"
+# Packaged checkpoints and the hub models they are copies of.
+_BUNDLED_HUB_IDS = {"bundled:all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def _base_model(reference: Optional[str]) -> tuple[str, Optional[str]]:
+    """(how to name the base model, its hub id if it has one)."""
+    if not reference:
+        return "unknown", None
+    if reference in _BUNDLED_HUB_IDS:
+        hub_id = _BUNDLED_HUB_IDS[reference]
+        return f"{hub_id} (ct's packaged copy, `{reference}`)", hub_id
+    looks_like_hub_id = (reference.count("/") <= 1 and not reference.startswith((".", "/", "~"))
+                         and not Path(reference).exists())
+    if looks_like_hub_id:
+        return reference, reference
+    return f"a local checkpoint (`{Path(reference).name}`)", None
+
+
+def _score(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "-"
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _hyperparameters(hyperparameters: dict) -> str:
+    parts = []
+    for key, value in hyperparameters.items():
+        if value is None:
+            continue
+        if key == "optimizer":
+            parts.append("optimizer " + ", ".join(f"{k}={_format_value(v)}"
+                                                  for k, v in value.items()
+                                                  if v not in ([], None)))
+        else:
+            parts.append(f"{key}={_format_value(value)}")
+    return "; ".join(parts)
+
+
+def _data(data: dict) -> str:
+    if "corpus" in data:
+        files = ", ".join(data["corpus"]) or "-"
+        sentences = data.get("sentences")
+        return f"{files} ({sentences:,} sentences)" if sentences else files
+    sources = ", ".join(data.get("sources", [])) or "-"
+    pairs = data.get("pairs") or data.get("examples")
+    return f"{sources} ({pairs:,} pairs)" if pairs else sources
+
+
+def _usage(model_id: str, pooling: str, max_length: int) -> str:
+    if pooling == "cls":
+        torch_pool = "embeddings = output.last_hidden_state[:, 0]"
+        tf_pool = "embeddings = output.last_hidden_state[:, 0]"
+    else:
+        torch_pool = ("mask = batch[\"attention_mask\"].unsqueeze(-1).float()\n"
+                      "embeddings = (output.last_hidden_state * mask).sum(1) / "
+                      "mask.sum(1).clamp(min=1e-9)")
+        tf_pool = ("mask = tf.cast(batch[\"attention_mask\"], tf.float32)[:, :, None]\n"
+                   "embeddings = tf.reduce_sum(output.last_hidden_state * mask, 1) / "
+                   "tf.reduce_sum(mask, 1)")
+    return f"""## How to use
+
+With [sentence-transformers](https://www.sbert.net):
+
+```python
+from sentence_transformers import SentenceTransformer
+
+model = SentenceTransformer("{model_id}")
+embeddings = model.encode(["A man is playing a guitar.", "Someone plays music."])
+```
+
+With PyTorch `transformers` ({pooling} pooling, as in training):
+
+```python
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+tokenizer = AutoTokenizer.from_pretrained("{model_id}")
+model = AutoModel.from_pretrained("{model_id}")
+batch = tokenizer(["A man is playing a guitar."], padding=True, truncation=True,
+                  max_length={max_length}, return_tensors="pt")
+with torch.no_grad():
+    output = model(**batch)
+{torch_pool}
+```
+
+With TensorFlow `transformers` (4.x; version 5 has no TensorFlow classes):
+
+```python
+import tensorflow as tf
+from transformers import AutoTokenizer, TFAutoModel
+
+tokenizer = AutoTokenizer.from_pretrained("{model_id}")
+# use_safetensors=False reads tf_model.h5; without it transformers converts the PyTorch
+# weights, which needs torch
+model = TFAutoModel.from_pretrained("{model_id}", use_safetensors=False)
+batch = tokenizer(["A man is playing a guitar."], padding=True, truncation=True,
+                  max_length={max_length}, return_tensors="tf")
+output = model(**batch)
+{tf_pool}
+```
+
+With `ct`:
+
+```python
+from ct import SentenceEncoder
+
+encoder = SentenceEncoder.from_pretrained("{model_id}")
+embeddings = encoder.encode(["A man is playing a guitar."])
+```
+"""
+
+
+def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "mean",
+                     max_length: int = 75) -> str:
+    """Returns the model card's Markdown.
+
+    Args:
+        record: the training record (``ct_training.json``), or None for a model exported
+            without a ``ct`` training run.
+        model_id: what users pass to ``from_pretrained`` (a hub repo id or a folder).
+        pooling: the pooling the model was trained with (used if ``record`` is None).
+        max_length: its truncation length (used if ``record`` is None).
+    """
+    record = record or {}
+    pooling = record.get("pooling") or pooling
+    max_length = record.get("max_length") or max_length
+    base_name, base_hub_id = _base_model(record.get("base_model"))
+    stages = record.get("stages", [])
+    header = ["---", "library_name: sentence-transformers", "pipeline_tag: sentence-similarity",
+              "tags:", "- sentence-transformers", "- feature-extraction",
+              "- sentence-similarity", "- contrastive-tension", "- ct"]
+    if base_hub_id:
+        header.append(f"base_model: {base_hub_id}")
+    header.append("---")
+    title = model_id.rstrip("/").split("/")[-1]
+    lines = [*header, "", f"# {title}", ""]
+    if stages:
+        names = " then ".join(stage["name"].upper() if stage["name"] != "stsb" else "STS-B"
+                              for stage in stages)
+        lines += [f"A sentence encoder trained with `ct` ({names}, Contrastive Tension for TensorFlow) from "
+                  f"{base_name}. It maps a sentence to a vector; compare vectors with cosine "
+                  "similarity.", ""]
+    else:
+        lines += [f"A sentence encoder exported by ct from {base_name}; it was not trained "
+                  "by ct.", ""]
+    lines += ["| | |", "|---|---|", f"| base model | {base_name} |",
+              f"| pooling | {pooling} (over non-padding tokens) |" if pooling == "mean"
+              else f"| pooling | {pooling} |",
+              f"| max length | {max_length} tokens |", "| similarity | cosine |", ""]
+    if stages:
+        lines += ["## Training", "",
+                  "| stage | objective | steps | data | hyperparameters |",
+                  "|---|---|---|---|---|"]
+        for stage in stages:
+            lines.append(f"| {stage['stage']}. {stage['name']} | {stage['objective']} | "
+                         f"{stage.get('steps_trained')} | {_data(stage.get('data', {}))} | "
+                         f"{_hyperparameters(stage.get('hyperparameters', {}))} |")
+        lines += ["", "## Results", "",
+                  f"Spearman correlation x100 of cosine similarity with the gold scores on "
+                  f"STS-B dev (`{record.get('sts_dev') or 'not evaluated'}`), measured by the "
+                  "training run before and after each stage; the kept model is the one with "
+                  "the best score.", "",
+                  "| stage | STS-B dev before | STS-B dev after (kept) | kept |",
+                  "|---|---|---|---|"]
+        for stage in stages:
+            kept = stage.get("kept") or {}
+            kept_text = (f"model {kept.get('model')} at step {kept.get('step')}"
+                         if kept else "-")
+            lines.append(f"| {stage['stage']}. {stage['name']} | "
+                         f"{_score(stage.get('stsb_dev_before'))} | "
+                         f"{_score(stage.get('stsb_dev_after'))} | {kept_text} |")
+        lines.append("")
+    lines.append(_usage(model_id, pooling, max_length))
+    lines += ["## Citation", "", "Contrastive Tension: Fredrik Carlsson, Amaru Cuba Gyllensten, "
+              "Evangelia Gogoulou, Erik Ylipää Hellqvist, Magnus Sahlgren. *Semantic Re-tuning "
+              "with Contrastive Tension*. ICLR 2021.", ""]
+    return "\n".join(lines)
+
+
+def write_model_card(directory: str | Path, record: Optional[dict], model_id: Optional[str] = None,
+                     *, pooling: str = "mean", max_length: int = 75) -> Path:
+    """Writes ``README.md`` into ``directory``; ``model_id`` defaults to the folder's path."""
+    directory = Path(directory)
+    path = directory / MODEL_CARD
+    path.write_text(build_model_card(record, model_id or str(directory), pooling=pooling,
+                                     max_length=max_length))
+    return path

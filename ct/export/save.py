@@ -1,0 +1,147 @@
+"""``ct export``: one folder that loads everywhere, with a model card.
+
+The folder holds the TF weights (``tf_model.h5``), the same weights in PyTorch layout
+(``model.safetensors``, converted with NumPy, no torch), ``config.json``, the tokenizer, the
+sentence-transformers module files (pooling and max length as trained), ``ct_encoder.json``,
+``ct_training.json`` (how it was trained) and ``README.md`` (the model card). It loads with TF
+``transformers`` (4.x), PyTorch ``transformers`` (any version) and ``sentence-transformers``,
+and all of them give ``ct encode``'s vectors.
+
+The source is a model folder (e.g. ``runs/ct/final``), a ``ct train`` run folder (its kept
+model ``final/`` is exported, described by the run's ``summary.json``), or ``bundled:NAME``.
+
+Example:
+    >>> export_model("runs/ct", "exports/my-ct-model")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Optional
+
+from ct.errors import ExportError
+from ct.export.model_card import MODEL_CARD, write_model_card
+from ct.export.training_record import (read_training_record, training_record,
+                                       write_training_record)
+from ct.resources import is_bundled
+
+logger = logging.getLogger(__name__)
+
+# What a complete export holds (besides the tokenizer files and 1_Pooling/).
+EXPORT_FILES = ("config.json", "tf_model.h5", "model.safetensors", "modules.json",
+                "sentence_bert_config.json", "ct_encoder.json", MODEL_CARD)
+
+
+def run_stage_summaries(run_dir: Path) -> list[dict]:
+    """The stage summaries of a finished ``ct train`` run folder, in training order.
+
+    A single-stage run's ``summary.json`` is its stage summary; a pipeline's lists its stage
+    folders, found inside ``run_dir`` (so a run folder that was moved still exports).
+    """
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if summary.get("status", "finished") != "finished":
+        raise ExportError(f"{run_dir} holds a run that did not finish "
+                          f"({summary.get('status')}: {summary.get('reason')}); nothing to export")
+    if "stage" in summary:
+        return [summary]
+    return [json.loads((run_dir / Path(row["folder"]).name / "summary.json").read_text())
+            for row in summary["stages"]]
+
+
+def resolve_export_source(source: str) -> tuple[Path, Optional[dict]]:
+    """Returns ``(model folder, training record or None)`` for a model or run folder.
+
+    Raises:
+        ExportError: ``source`` is neither a run folder nor a model folder.
+    """
+    from ct.modeling.loading import resolve_model_dir
+
+    if is_bundled(source):
+        return resolve_model_dir(source), None
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise ExportError(f"nothing to export at {source}: no such file or directory")
+    if not path.is_dir():
+        raise ExportError(f"{source} is a file; give a model folder or a ct run folder")
+    if (path / "summary.json").exists():
+        if not (path / "final" / "config.json").exists():
+            raise ExportError(f"{source} is a ct run folder without a kept model (final/); "
+                              "was the run finished?")
+        return path / "final", training_record(run_stage_summaries(path))
+    if (path / "config.json").exists():
+        record = read_training_record(path)
+        if record is None and (path.parent / "summary.json").exists():
+            record = training_record(run_stage_summaries(path.parent))
+        return path, record
+    raise ExportError(f"{source} is not a model: it holds neither config.json (a Hugging Face "
+                      "model folder) nor summary.json (a ct run folder)")
+
+
+def export_model(source: str, out_dir: str | Path, *, model_id: Optional[str] = None,
+                 overwrite: bool = False) -> Path:
+    """Exports a model or a run's kept model to ``out_dir``.
+
+    Args:
+        source: a model folder, a ``ct train`` run folder, or ``bundled:NAME``.
+        out_dir: where the export goes; written to a staging folder and renamed, so a
+            failure never leaves a half-written ``out_dir``.
+        model_id: the name in the card's loading examples (a hub repo id); default: the
+            folder's path.
+        overwrite: replace an existing non-empty ``out_dir``.
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        ExportError: a source that is not a model, or an ``out_dir`` in the way.
+    """
+    from ct.modeling.encoder import SentenceEncoder
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise ExportError(f"--out {out_dir} exists and is not empty; choose another folder or "
+                          "pass --overwrite")
+    model_dir, record = resolve_export_source(source)
+    if out_dir.resolve() == model_dir.resolve():
+        raise ExportError(f"--out {out_dir} is the model folder being exported; choose another")
+    encoder = SentenceEncoder.from_pretrained(str(model_dir))
+    staging = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        write_export(encoder, staging, record, model_id=model_id or str(out_dir))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def write_export(encoder, directory: Path, record: Optional[dict],
+                 model_id: Optional[str] = None) -> Path:
+    """Saves ``encoder`` with its training record and model card into ``directory``."""
+    encoder.save(directory)
+    if record is not None:
+        write_training_record(directory, record)
+    write_model_card(directory, record, model_id or str(directory), pooling=encoder.pooling,
+                     max_length=encoder.max_length)
+    return directory
+
+
+def add_model_card(model_dir: Path, stage_summaries: list[dict]) -> None:
+    """Completes a kept model folder at the end of a run: training record and model card."""
+    record = training_record(stage_summaries)
+    write_training_record(model_dir, record)
+    write_model_card(model_dir, record, str(model_dir))
+
+
+def check_export_complete(directory: str | Path) -> None:
+    """Raises ExportError unless ``directory`` holds a complete export (for pushing as is)."""
+    directory = Path(directory)
+    missing = [name for name in EXPORT_FILES if not (directory / name).exists()]
+    if missing:
+        raise ExportError(f"{directory} is not a complete ct export (missing "
+                          f"{', '.join(missing)}); give --out DIR to export it first")

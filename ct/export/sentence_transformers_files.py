@@ -1,0 +1,71 @@
+"""The files that make a model folder load with ``sentence_transformers.SentenceTransformer``.
+
+sentence-transformers reads ``modules.json`` (the module pipeline: a Hugging Face
+``Transformer`` at the folder's root, then ``Pooling``), ``sentence_bert_config.json`` (the
+truncation length) and ``1_Pooling/config.json`` (the pooling mode). The module type names
+used here are the classic ones, which every sentence-transformers release since 2.0 loads,
+including 6.x. No sentence-transformers import is needed to write them.
+
+Example:
+    >>> write_sentence_transformers_files("runs/ct/final", embedding_dim=384, pooling="mean",
+    ...                                   max_length=75)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODULES_FILE = "modules.json"
+SENTENCE_BERT_CONFIG = "sentence_bert_config.json"
+SENTENCE_TRANSFORMERS_CONFIG = "config_sentence_transformers.json"
+POOLING_FOLDER = "1_Pooling"
+
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_POOLING = "sentence_transformers.models.Pooling"
+
+
+def pooling_config(embedding_dim: int, pooling: str) -> dict:
+    """``1_Pooling/config.json`` for ct's pooling modes (``mean``: masked mean; ``cls``)."""
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"pooling {pooling!r} has no sentence-transformers equivalent")
+    return {"word_embedding_dimension": int(embedding_dim),
+            "pooling_mode_cls_token": pooling == "cls",
+            "pooling_mode_mean_tokens": pooling == "mean",
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False}
+
+
+def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: int,
+                                      pooling: str, max_length: int,
+                                      extra_modules: tuple[dict, ...] = ()) -> list[Path]:
+    """Writes the sentence-transformers module files into a Hugging Face model folder.
+
+    Args:
+        directory: a folder that already holds the transformers checkpoint and tokenizer.
+        embedding_dim: the backbone's hidden size (what pooling outputs).
+        pooling: ``"mean"`` or ``"cls"``, as used in training.
+        max_length: truncation length in tokens (``max_seq_length``).
+        extra_modules: further ``modules.json`` entries after pooling (e.g. a ``Dense``
+            projection), each ``{"path": ..., "type": ...}``; their folders are written by
+            the caller.
+
+    Returns:
+        The files written.
+    """
+    directory = Path(directory)
+    modules = [{"path": "", "type": _TRANSFORMER}, {"path": POOLING_FOLDER, "type": _POOLING},
+               *extra_modules]
+    entries = [{"idx": i, "name": str(i), **module} for i, module in enumerate(modules)]
+    written = {
+        directory / MODULES_FILE: entries,
+        directory / SENTENCE_BERT_CONFIG: {"max_seq_length": int(max_length),
+                                           "do_lower_case": False},
+        directory / SENTENCE_TRANSFORMERS_CONFIG: {"prompts": {}, "default_prompt_name": None,
+                                                   "similarity_fn_name": "cosine"},
+        directory / POOLING_FOLDER / "config.json": pooling_config(embedding_dim, pooling),
+    }
+    for path, content in written.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content, indent=2) + "\n")
+    return list(written)

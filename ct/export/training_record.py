@@ -1,0 +1,105 @@
+"""What a model's training was, in one JSON-serialisable record: ``ct_training.json``.
+
+A ``ct train`` run writes this record beside its kept model (``final/ct_training.json``) so that
+the model card can be rebuilt by ``ct export`` from the model folder alone: the base model, the
+stages in order with their objective, key hyperparameters and data, and the STS-B dev scores
+each stage measured before and after.
+
+Example:
+    >>> record = training_record([json.load(open("runs/ct/summary.json"))])
+    >>> record["stages"][0]["objective"]
+    'Contrastive Tension (Carlsson et al., ICLR 2021)'
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+TRAINING_RECORD = "ct_training.json"
+
+OBJECTIVES = {
+    "ct": "Contrastive Tension (Carlsson et al., ICLR 2021)",
+    "ct_ibn": "Contrastive Tension with in-batch negatives",
+    "softmax": "Sentence-BERT softmax classifier over [u; v; |u-v|] (Reimers & Gurevych, 2019)",
+    "in_batch_negatives": "in-batch negatives with contradiction hard negatives "
+                          "(Gao et al., 2021)",
+    "cosine_similarity": "cosine-similarity regression onto gold / 5 (Sentence-BERT)",
+}
+_OPTIMIZER_KEYS = ("name", "learning_rate", "lr_boundaries", "lr_values", "weight_decay",
+                   "schedule", "warmup_ratio")
+
+
+def _optimizer(section: dict) -> dict:
+    optimizer = section.get("optimizer", {})
+    return {key: optimizer[key] for key in _OPTIMIZER_KEYS if key in optimizer}
+
+
+def _stage_details(summary: dict) -> dict:
+    """Objective, hyperparameters and data of one stage, from its ``summary.json``."""
+    config, name = summary.get("config", {}), summary.get("stage", "ct")
+    if name == "ct":
+        objective = OBJECTIVES.get(config.get("objective", "ct"), OBJECTIVES["ct"])
+        hyperparameters = {key: config.get(key) for key in (
+            "batch_size", "num_negatives", "steps", "dropout", "seed")}
+        hyperparameters["optimizer"] = _optimizer(config)
+        corpus = summary.get("corpus") or {}
+        data = {"corpus": [Path(f).name for f in corpus.get("files", [])],
+                "sentences": corpus.get("sentences")}
+        return {"objective": objective, "hyperparameters": hyperparameters, "data": data}
+    section = config.get(name, {})
+    objective = OBJECTIVES.get(section.get("objective", "cosine_similarity"), name)
+    hyperparameters = {key: section.get(key) for key in (
+        "epochs", "steps", "batch_size", "dropout") if key in section}
+    hyperparameters["optimizer"] = _optimizer(section)
+    data = dict(summary.get("data") or {})
+    data["sources"] = [Path(s).name if "/" in s else s for s in data.get("sources", [])]
+    return {"objective": objective, "hyperparameters": hyperparameters, "data": data}
+
+
+def training_record(stage_summaries: Sequence[dict]) -> dict:
+    """Builds the record from the ``summary.json`` of each stage, in training order.
+
+    Args:
+        stage_summaries: one finished stage summary per stage (a single ``ct train`` run
+            is one stage).
+    """
+    from ct import __version__
+
+    if not stage_summaries:
+        raise ValueError("a training record needs at least one stage summary")
+    first = stage_summaries[0].get("config", {})
+    stages = []
+    for index, summary in enumerate(stage_summaries, start=1):
+        stsb = summary.get("stsb_dev") or {}
+        kept = summary.get("kept") or {}
+        stages.append({
+            "stage": index, "name": summary.get("stage", "ct"), **_stage_details(summary),
+            "steps_trained": summary.get("steps"),
+            "stsb_dev_before": max(stsb.get("before", {}).values(), default=None),
+            "stsb_dev_after": kept.get("stsb_dev_spearman"),
+            "kept": kept, "wall_time_s": summary.get("wall_time_s")})
+    return {
+        "ct_version": __version__,
+        "created": time.strftime("%Y-%m-%d"),
+        "base_model": first.get("model"),
+        "pooling": first.get("pooling", "mean"),
+        "max_length": first.get("max_length"),
+        "sts_dev": first.get("sts_dev"),
+        "stages": stages,
+    }
+
+
+def write_training_record(directory: str | Path, record: dict) -> Path:
+    """Writes ``record`` to ``directory/ct_training.json``."""
+    path = Path(directory) / TRAINING_RECORD
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read_training_record(directory: str | Path) -> Optional[dict]:
+    """The record saved in a model folder, or None if it has none."""
+    path = Path(directory) / TRAINING_RECORD
+    return json.loads(path.read_text()) if path.exists() else None

@@ -1,0 +1,50 @@
+"""Exported models load in PyTorch ``transformers`` (v5) and ``sentence-transformers`` and give
+``ct encode``'s vectors. The PyTorch side runs in its own environment (``make torch-venv``)."""
+
+import numpy as np
+import pytest
+
+from ct.cli import main
+from ct.modeling.encoder import SentenceEncoder
+from helpers import run_in_torch_env, save_tiny_model, wiki_sentences
+
+
+def _sentences(tmp_path):
+    # Short and long (truncated at max_length) sentences, in one file, one per line.
+    texts = wiki_sentences(40)[::2] + [" ".join(wiki_sentences(12))]
+    path = tmp_path / "sentences.txt"
+    path.write_text("\n".join(texts) + "\n")
+    return path
+
+
+def _compare_with_pytorch(tmp_path, export_dir, capsys):
+    sentences = _sentences(tmp_path)
+    assert main(["encode", str(export_dir), "--input", str(sentences),
+                 "--output", str(tmp_path / "ct.npy"), "-q"]) == 0
+    capsys.readouterr()
+    ct_vectors = np.load(tmp_path / "ct.npy")
+    run_in_torch_env("encode", "--model", str(export_dir), "--input", str(sentences),
+                     "--out", str(tmp_path / "torch.npz"))
+    torch_vectors = np.load(tmp_path / "torch.npz")
+    for loader in ("transformers", "sentence_transformers"):
+        assert torch_vectors[loader].shape == ct_vectors.shape, loader
+        np.testing.assert_allclose(torch_vectors[loader], ct_vectors, atol=1e-4,
+                                   err_msg=f"PyTorch {loader} vs ct encode")
+
+
+@pytest.mark.parametrize("architecture, pooling, max_length", [
+    ("bert", "mean", 16), ("roberta", "mean", 16), ("bert", "cls", 75)])
+def test_export_loads_in_pytorch_with_the_same_vectors(tmp_path, capsys, corpus_sentences,
+                                                       architecture, pooling, max_length):
+    checkpoint = save_tiny_model(tmp_path / "tiny", architecture, corpus_sentences, seed=3)
+    encoder = SentenceEncoder.from_pretrained(str(checkpoint), pooling=pooling,
+                                              max_length=max_length)
+    encoder.save(tmp_path / "trained")
+    assert main(["export", str(tmp_path / "trained"), "--out", str(tmp_path / "export")]) == 0
+    _compare_with_pytorch(tmp_path, tmp_path / "export", capsys)
+
+
+@pytest.mark.slow
+def test_packaged_minilm_export_matches_in_pytorch(tmp_path, capsys):
+    assert main(["export", "bundled:all-MiniLM-L6-v2", "--out", str(tmp_path / "export")]) == 0
+    _compare_with_pytorch(tmp_path, tmp_path / "export", capsys)
