@@ -33,8 +33,16 @@ _OPTIMIZER_KEYS = ("name", "learning_rate", "lr_boundaries", "lr_values", "weigh
 
 
 def _optimizer(section: dict) -> dict:
+    """The optimizer settings that apply (e.g. no warm-up ratio for the piecewise schedule)."""
     optimizer = section.get("optimizer", {})
-    return {key: optimizer[key] for key in _OPTIMIZER_KEYS if key in optimizer}
+    settings = {key: optimizer[key] for key in _OPTIMIZER_KEYS if key in optimizer}
+    if settings.get("schedule") == "piecewise":
+        settings.pop("warmup_ratio", None)
+    else:
+        settings.pop("lr_boundaries", None), settings.pop("lr_values", None)
+    if not settings.get("weight_decay"):
+        settings.pop("weight_decay", None)
+    return settings
 
 
 def _stage_details(summary: dict) -> dict:
@@ -53,6 +61,8 @@ def _stage_details(summary: dict) -> dict:
     objective = OBJECTIVES.get(section.get("objective", "cosine_similarity"), name)
     hyperparameters = {key: section.get(key) for key in (
         "epochs", "steps", "batch_size", "dropout") if key in section}
+    if not hyperparameters.get("steps"):  # 0: the length came from epochs
+        hyperparameters.pop("steps", None)
     hyperparameters["optimizer"] = _optimizer(section)
     data = dict(summary.get("data") or {})
     data["sources"] = [Path(s).name if "/" in s else s for s in data.get("sources", [])]
