@@ -277,6 +277,8 @@ def format_pipeline_summary(summary: dict) -> str:
 def format_summary(summary: dict) -> str:
     """A short human-readable table of a finished single-stage run."""
     title = {"ct": "CT", "nli": "NLI", "stsb": "STS-B"}.get(summary.get("stage", "ct"), "")
+    if summary.get("stage") == "ct" and summary.get("config", {}).get("objective") == "ct_ibn":
+        title = "CT-IBN"
     lines = [f"{title} run finished: {summary['steps']} steps in "
              f"{summary['wall_time_s']:.0f} s ({summary['pairs_per_s']:.1f} pairs/s, "
              f"{summary['tokens_per_s']:.0f} tokens/s)"]

@@ -163,8 +163,15 @@ class TrainConfig:
 
     # The CT objective: CT paper, 16 pairs per batch and K=7 negatives per positive
     # (so each batch holds 2 positive and 14 negative pairs).
+    # `ct_ibn`: CT with in-batch negatives (sentence-transformers'
+    # ContrastiveTensionLossInBatchNegatives): a batch is `batch_size` sentences that both models
+    # embed; every other sentence of the (global) batch is a negative. See ct/losses.
+    objective: Literal["ct", "ct_ibn"] = "ct"
     batch_size: int = 16
-    num_negatives: int = 7
+    num_negatives: int = 7  # objective: ct only
+    ibn_similarity: Literal["cosine", "dot"] = "cosine"  # objective: ct_ibn only
+    ibn_scale: float = 20.0  # ct_ibn: similarities x scale (sentence-transformers' default)
+    ibn_learn_scale: bool = True  # ct_ibn: train log(scale), as sentence-transformers does
 
     # Length of training. Original code: 10 epochs of 500 batches.
     steps: int = 5000
@@ -205,7 +212,14 @@ class TrainConfig:
                   "log_every", "shuffle_buffer")
         if self.num_negatives < 1:
             raise ConfigError(f"num_negatives must be >= 1, got {self.num_negatives}")
-        if self.batch_size % (self.num_negatives + 1):
+        if self.objective == "ct_ibn":
+            if self.batch_size < 2:
+                raise ConfigError(f"batch_size must be >= 2 with objective: ct_ibn (the other "
+                                  f"sentences of the batch are the negatives), got "
+                                  f"{self.batch_size}")
+            if self.ibn_scale <= 0:
+                raise ConfigError(f"ibn_scale must be > 0, got {self.ibn_scale}")
+        elif self.batch_size % (self.num_negatives + 1):
             raise ConfigError(
                 f"batch_size ({self.batch_size}) must be a multiple of num_negatives + 1 "
                 f"({self.num_negatives + 1}): each positive pair comes with num_negatives "
@@ -256,6 +270,8 @@ class TrainConfig:
     @property
     def positives_per_batch(self) -> int:
         """Number of positive pairs (identical sentences) in one batch."""
+        if self.objective == "ct_ibn":
+            return self.batch_size
         return self.batch_size // (self.num_negatives + 1)
 
 

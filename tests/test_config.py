@@ -41,6 +41,9 @@ def test_layers_yaml_then_set(tmp_path):
     (["steps=0"], "steps must be > 0"),
     (["optimizer.lr_values=[1e-5]"], "must have the same length"),
     (["nonsense"], "--set expects key=value"),
+    (["objective=ct_ibn", "batch_size=1"], "batch_size must be >= 2 with objective: ct_ibn"),
+    (["objective=ct_ibn", "ibn_scale=0"], "ibn_scale must be > 0"),
+    (["objective=simcse"], "'objective' must be one of 'ct', 'ct_ibn'"),
 ])
 def test_bad_values_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -54,3 +57,8 @@ def test_bad_files(tmp_path):
     broken.write_text("steps: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_ct_ibn_batches_need_no_negative_groups():
+    config = load_config(PAPER, ["objective=ct_ibn", "batch_size=12"])
+    assert config.positives_per_batch == 12  # every sentence is a positive pair

@@ -84,3 +84,27 @@ def test_train_step_runs_on_other_architectures(tmp_path, architecture, corpus_s
     for _ in range(5):
         last = float(model.train_step((features, labels))["loss"])
     assert np.isfinite(first) and last < first
+
+
+def test_ct_ibn_train_step_matches_numpy_loss_and_learns(tiny_bert_dir, corpus_sentences):
+    from ct.losses.contrastive_tension_ibn import contrastive_tension_ibn_loss
+
+    model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir), max_length=32,
+                                                    objective="ct_ibn", ibn_scale=5.0)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
+    texts = corpus_sentences[:6]
+    tokens = model.encoder_1.tokenize(texts)
+    features = {f"{key}_{i}": tf.constant(tokens[key]) for i in (1, 2)
+                for key in ("input_ids", "attention_mask")}
+    labels = tf.ones([6])
+    e1 = model.encoder_1(tokens).numpy()
+    e2 = model.encoder_2(tokens).numpy()
+    expected = contrastive_tension_ibn_loss(e1, e2, 5.0).numpy().mean()
+    first = model.train_step((features, labels))
+    np.testing.assert_allclose(float(first["loss"]), expected, rtol=1e-5)
+    assert 0.0 <= float(first["accuracy"]) <= 1.0
+    assert model.log_scale.trainable and "ibn_log_scale" in {
+        v.name.split("/")[-1].split(":")[0] for v in model.trainable_variables}
+    for _ in range(5):
+        last = model.train_step((features, labels))
+    assert float(last["loss"]) < 0.5 * float(first["loss"])

@@ -95,3 +95,17 @@ def test_replica_split_reproduces_the_global_batch(corpus_file, tiny_bert_dir, p
     for side in ("input_ids_1", "input_ids_2"):
         rows = [r for f, _ in parts for r in _unpadded_rows(f[side].numpy())]
         assert rows == _unpadded_rows(features[side].numpy())
+
+
+def test_ct_ibn_batches_give_both_models_the_same_distinct_sentences(corpus_file,
+                                                                     tiny_bert_dir):
+    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    corpus = Corpus.from_patterns([str(corpus_file)])
+    assert sentences_per_batch(12, 7, "ct_ibn") == 12
+    for features, labels in (build_ct_dataset(corpus, tokenizer, batch_size=12, seed=1,
+                                              shuffle_buffer=500, objective="ct_ibn")
+                             .take(2).as_numpy_iterator()):
+        assert labels.tolist() == [1.0] * 12
+        np.testing.assert_array_equal(features["input_ids_1"], features["input_ids_2"])
+        rows = {tuple(row) for row in features["input_ids_1"]}
+        assert len(rows) == 12  # distinct sentences: the other rows are true negatives

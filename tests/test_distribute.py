@@ -169,3 +169,17 @@ def test_multi_worker_run_killed_and_restarted_resumes_on_every_worker(tmp_path,
         assert process.returncode == 0, err
     np.testing.assert_allclose(logged_losses(tmp_path / "mw"), logged_losses(tmp_path / "single"),
                                atol=1e-4)
+
+
+def test_ct_ibn_mirrored_matches_one_device(tmp_path, single_device_run):
+    """In-batch negatives come from the global batch (all-gathered embeddings): 2 replicas
+    give the single-device losses."""
+    overrides, _ = single_device_run
+    overrides = overrides + ["objective=ct_ibn", "batch_size=8"]
+    losses = {}
+    for name, extra in (("one", []), ("mirrored", ["strategy=mirrored", "virtual_devices=2"])):
+        status, _, err = _run(overrides + extra, tmp_path / name)
+        assert status == 0, err
+        losses[name] = logged_losses(tmp_path / name)
+    assert len(losses["one"]) == 5 and losses["one"][-1] < losses["one"][0]
+    np.testing.assert_allclose(losses["mirrored"], losses["one"], atol=1e-4)

@@ -20,12 +20,12 @@ from typing import Optional, Union
 from ct._keras import tf
 from ct.data.batching import make_stream_fn, skip_batches, split_for_replicas, tokenize_and_finish
 from ct.data.corpus import Corpus
-from ct.data.ct_sampling import arrange_ct_batch, sentences_per_batch
+from ct.data.ct_sampling import arrange_batch, sentences_per_batch
 
 
 def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_negatives: int = 7,
                      max_length: int = 75, seed: int = 42, shuffle_buffer: int = 100_000,
-                     padding: str = "longest",
+                     padding: str = "longest", objective: str = "ct",
                      start_position: Union[int, tf.Variable] = 0,
                      num_replicas: int = 1, input_pipeline_id: int = 0,
                      num_input_pipelines: int = 1) -> tf.data.Dataset:
@@ -40,6 +40,8 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         seed: shuffling seed.
         shuffle_buffer: sentences held in the shuffle buffer.
         padding: ``"longest"`` or ``"max_length"``.
+        objective: ``"ct"`` (the paper's batch layout) or ``"ct_ibn"`` (``batch_size``
+            sentences, the same to both models).
         start_position: global batches to skip first; an int, or a variable read when
             iteration starts (used to resume).
         num_replicas: replicas in sync; each element is then one replica's batch of
@@ -55,9 +57,10 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         corpus.iter_sentences, output_signature=tf.TensorSpec([], tf.string))
     dataset = (sentences.repeat()
                .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-               .batch(sentences_per_batch(batch_size, num_negatives), drop_remainder=True))
+               .batch(sentences_per_batch(batch_size, num_negatives, objective),
+                      drop_remainder=True))
     dataset = skip_batches(dataset, start_position)
-    dataset = dataset.map(lambda batch: arrange_ct_batch(batch, num_negatives))
+    dataset = dataset.map(lambda batch: arrange_batch(batch, num_negatives, objective))
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
     return tokenize_and_finish(dataset, tokenizer, max_length, padding)
 

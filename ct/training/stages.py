@@ -81,10 +81,15 @@ class CTStage(Stage):
         super().__init__(config)
         self.steps, self.batch_size = config.steps, config.batch_size
         self.eval_every = config.eval_every
-        self.group_size = config.num_negatives + 1
+        if config.objective == "ct_ibn":
+            self.title = "CT-IBN"
+            self.metric_names = ("loss", "accuracy")
+        else:
+            self.group_size = config.num_negatives + 1
         self.corpus = Corpus.from_config(config)
         self.corpus_stats = self.corpus.validate(
-            min_distinct=sentences_per_batch(config.batch_size, config.num_negatives),
+            min_distinct=sentences_per_batch(config.batch_size, config.num_negatives,
+                                             config.objective),
             max_bad_share=config.max_bad_line_share)
 
     def log_data(self) -> None:
@@ -102,7 +107,9 @@ class CTStage(Stage):
         config = self.config
         return ContrastiveTensionModel.from_pretrained(
             model_dir, pooling=config.pooling, max_length=config.max_length,
-            dropout=config.dropout, tokenizer=tokenizer, jit_compile=config.jit_compile)
+            dropout=config.dropout, tokenizer=tokenizer, jit_compile=config.jit_compile,
+            objective=config.objective, ibn_similarity=config.ibn_similarity,
+            ibn_scale=config.ibn_scale, ibn_learn_scale=config.ibn_learn_scale)
 
     def dataset_fn(self, tokenizer, start_position):
         config = self.config
@@ -110,7 +117,8 @@ class CTStage(Stage):
             self.corpus, tokenizer, start_position=start_position,
             batch_size=config.batch_size, num_negatives=config.num_negatives,
             max_length=config.max_length, seed=config.seed,
-            shuffle_buffer=config.shuffle_buffer, padding=config.padding)
+            shuffle_buffer=config.shuffle_buffer, padding=config.padding,
+            objective=config.objective)
 
     def data_summary(self) -> dict:
         corpus = ([str(f) for f in self.corpus.files] if self.corpus.tfds_source is None

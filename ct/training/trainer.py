@@ -140,7 +140,7 @@ class CTTrainer:
         group, batch_size = self.stage.group_size, self.stage.batch_size
         if batch_size % (self.num_replicas * group):
             what = (f"in whole groups of 1 positive + {config.num_negatives} negatives"
-                    if self.stage.name == "ct" else "evenly")
+                    if group > 1 else "evenly")
             key = "batch_size" if self.stage.name == "ct" else f"{self.stage.name}.batch_size"
             raise ConfigError(
                 f"{key} {batch_size} cannot be split over {self.num_replicas} replicas {what}; "
