@@ -29,6 +29,10 @@ def transformers_vectors(model_dir: Path, texts: list[str], batch_size: int = 64
         "max_seq_length"]
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir).eval()
+    prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text())
+    if prompts.get("default_prompt_name"):  # a prompt template, as sentence-transformers does
+        prefix = prompts["prompts"][prompts["default_prompt_name"]]
+        texts = [prefix + text for text in texts]
     out = []
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):

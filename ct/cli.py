@@ -151,15 +151,22 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
                         help="pooling (default: the model's saved choice, else mean)")
     parser.add_argument("--max-length", type=int, help="truncation length in tokens "
                         "(default: the model's saved choice, else 75)")
+    parser.add_argument("--template", metavar='"TEXT {}"',
+                        help="prompt template: each sentence is embedded as TEXT with the "
+                             "sentence in place of {} (default: the model's saved template)")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def _load_encoder(args: argparse.Namespace):
+    from ct.errors import ConfigError
     from ct.modeling.encoder import SentenceEncoder
 
+    if args.template is not None and "{}" not in args.template:
+        raise ConfigError(f"--template must contain {{}} where the sentence goes, got "
+                          f"{args.template!r}")
     return SentenceEncoder.from_pretrained(args.model, pooling=args.pooling,
-                                           max_length=args.max_length)
+                                           max_length=args.max_length, template=args.template)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -276,7 +283,8 @@ def format_pipeline_summary(summary: dict) -> str:
 
 def format_summary(summary: dict) -> str:
     """A short human-readable table of a finished single-stage run."""
-    title = {"ct": "CT", "nli": "NLI", "stsb": "STS-B"}.get(summary.get("stage", "ct"), "")
+    title = {"ct": "CT", "nli": "NLI", "stsb": "STS-B", "align": "Align"}.get(
+        summary.get("stage", "ct"), "")
     if summary.get("stage") == "ct" and summary.get("config", {}).get("objective") == "ct_ibn":
         title = "CT-IBN"
     lines = [f"{title} run finished: {summary['steps']} steps in "

@@ -88,7 +88,7 @@ class TFDSSource:
     download: bool = False
 
 
-STAGE_NAMES = ("ct", "nli", "stsb")
+STAGE_NAMES = ("ct", "nli", "stsb", "align")
 
 
 @dataclasses.dataclass
@@ -130,6 +130,40 @@ class STSBStageConfig:
     optimizer: OptimizerConfig = dataclasses.field(default_factory=supervised_optimizer)
     dropout: bool = True
     eval_every: int = 0  # 0: once per epoch
+
+
+@dataclasses.dataclass
+class AlignStageConfig:
+    """The ``align`` stage: teach the encoder another model's embedding space.
+
+    As Multilingual-CLIP (Carlsson et al., LREC 2022) trains a text encoder to reproduce the
+    English CLIP text encoder's vectors, and KoCLIP/LiT train a text encoder contrastively
+    against image embeddings: the student (the stage's model) learns to map each sentence onto
+    its target vector. Targets come from a ``teacher`` (any model ct can load; it encodes the
+    training sentences once, before the first step) or from ``targets``, a precomputed
+    ``.npy``/``.npz`` file whose row i belongs to line i of the ``train`` file(s).
+    """
+
+    train: list[str] = dataclasses.field(default_factory=list)  # text, or source<TAB>translation
+    format: Literal["auto", "text", "parallel"] = "auto"  # auto: parallel if lines hold a tab
+    teacher: Optional[str] = None  # a model folder, hub name or bundled: name
+    targets: Optional[str] = None  # .npy (memory-mapped) or .npz, one row per train line
+    targets_key: Optional[str] = None  # .npz: the array's name (default: the only one)
+    # mse: Multilingual-CLIP's objective; cosine: 1 - cos; contrastive: symmetric in-batch
+    # InfoNCE between student vectors and targets (image-text style, KoCLIP / LiT)
+    loss: Literal["mse", "cosine", "contrastive"] = "mse"
+    scale: float = 20.0  # contrastive: cosine similarities x scale
+    # A linear map from the student's pooled output to the target dimension, trained with it
+    # and exported (a sentence-transformers Dense module). auto: only if the dimensions differ.
+    projection: Literal["auto", "linear", "none"] = "auto"
+    template: Optional[str] = None  # e.g. "This is a photo of {}." for the student's inputs
+    epochs: int = 1
+    steps: int = 0  # 0: epochs x (training examples // batch_size)
+    batch_size: int = 64
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=supervised_optimizer)
+    dropout: bool = True
+    eval_every: int = 0  # 0: once per epoch
+    teacher_batch_size: int = 64
 
 
 @dataclasses.dataclass
@@ -205,6 +239,7 @@ class TrainConfig:
 
     nli: NLIStageConfig = dataclasses.field(default_factory=NLIStageConfig)
     stsb: STSBStageConfig = dataclasses.field(default_factory=STSBStageConfig)
+    align: AlignStageConfig = dataclasses.field(default_factory=AlignStageConfig)
 
     def validate(self) -> None:
         """Checks ranges and cross-field rules; raises ConfigError naming the key."""
@@ -253,7 +288,9 @@ class TrainConfig:
                 raise ConfigError(message + (f" (did you mean {close[0]!r}?)" if close else ""))
         if len(set(self.stages)) != len(self.stages):
             raise ConfigError(f"stages {self.stages} names a stage twice; each stage runs once")
-        for name, stage in (("nli", self.nli), ("stsb", self.stsb)):
+        if "align" in self.stages:
+            self._validate_align()
+        for name, stage in (("nli", self.nli), ("stsb", self.stsb), ("align", self.align)):
             if name not in self.stages:
                 continue
             _positive(stage, "epochs", "batch_size", prefix=name + ".")
@@ -262,10 +299,27 @@ class TrainConfig:
                     raise ConfigError(f"{name}.{key} must be >= 0 (0: from epochs), got "
                                       f"{getattr(stage, key)}")
             stage.optimizer.validate(f"{name}.optimizer")
+            if name == "align":
+                continue  # checked in _validate_align
             if not stage.train and not any(source.name for source in stage.train_tfds):
                 raise ConfigError(
                     f"stage {name!r} has no training data: set {name}.train to files or "
                     f"{name}.train_tfds to a tensorflow-datasets name")
+
+    def _validate_align(self) -> None:
+        align = self.align
+        if not align.train:
+            raise ConfigError("stage 'align' has no training data: set align.train to text "
+                              "files (one sentence per line, or source<TAB>translation)")
+        if bool(align.teacher) == bool(align.targets):
+            raise ConfigError("stage 'align' needs exactly one source of target vectors: "
+                              "align.teacher (a model) or align.targets (a .npy/.npz file)")
+        if align.template is not None and "{}" not in align.template:
+            raise ConfigError(f"align.template must contain {{}} where the sentence goes, got "
+                              f"{align.template!r}")
+        if align.scale <= 0:
+            raise ConfigError(f"align.scale must be > 0, got {align.scale}")
+        _positive(align, "teacher_batch_size", prefix="align.")
 
     @property
     def positives_per_batch(self) -> int:

@@ -33,7 +33,8 @@ def build_vocab(texts, size: int = 600, specials=SPECIAL_TOKENS) -> list[str]:
     return vocab + words[: max(0, size - len(vocab))]
 
 
-def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, seed: int = 0):
+def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, seed: int = 0,
+                    hidden_size: int = 32):
     """Saves a tiny randomly initialised TF model + BERT WordPiece tokenizer to ``directory``.
 
     Args:
@@ -56,7 +57,7 @@ def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, see
                                                do_lower_case=True)
     common = dict(vocab_size=len(vocab), max_position_embeddings=128)
     if architecture == "bert":
-        config = transformers.BertConfig(hidden_size=32, num_hidden_layers=2,
+        config = transformers.BertConfig(hidden_size=hidden_size, num_hidden_layers=2,
                                          num_attention_heads=2, intermediate_size=64, **common)
     elif architecture == "roberta":
         config = transformers.RobertaConfig(hidden_size=32, num_hidden_layers=2,

@@ -32,13 +32,19 @@ def _compare_with_pytorch(tmp_path, export_dir, capsys):
                                    err_msg=f"PyTorch {loader} vs ct encode")
 
 
-@pytest.mark.parametrize("architecture, pooling, max_length", [
-    ("bert", "mean", 16), ("roberta", "mean", 16), ("bert", "cls", 75)])
+@pytest.mark.parametrize("architecture, pooling, max_length, projection, template", [
+    ("bert", "mean", 16, None, None), ("roberta", "mean", 16, None, None),
+    ("bert", "cls", 75, None, None), ("bert", "mean", 24, 40, "query: {}")],
+    ids=["bert-mean", "roberta-mean", "bert-cls", "bert-projection-template"])
 def test_export_loads_in_pytorch_with_the_same_vectors(tmp_path, capsys, corpus_sentences,
-                                                       architecture, pooling, max_length):
+                                                       architecture, pooling, max_length,
+                                                       projection, template):
     checkpoint = save_tiny_model(tmp_path / "tiny", architecture, corpus_sentences, seed=3)
     encoder = SentenceEncoder.from_pretrained(str(checkpoint), pooling=pooling,
-                                              max_length=max_length)
+                                              max_length=max_length, template=template)
+    if projection:  # the align stage's projection: a sentence-transformers Dense module
+        encoder.add_projection(projection)
+        encoder.projection.set_weights([w.numpy() + 0.1 for w in encoder.projection.weights])
     encoder.save(tmp_path / "trained")
     assert main(["export", str(tmp_path / "trained"), "--out", str(tmp_path / "export")]) == 0
     _compare_with_pytorch(tmp_path, tmp_path / "export", capsys)

@@ -37,7 +37,9 @@ def split_for_replicas(dataset: tf.data.Dataset, num_replicas: int, input_pipeli
         return dataset
 
     def split(*columns):
-        parts = [tf.reshape(c, [num_replicas, -1]) for c in columns]
+        # [batch, ...] -> [replicas, batch / replicas, ...] (labels may be vectors)
+        parts = [tf.reshape(c, tf.concat([[num_replicas, -1], tf.shape(c)[1:]], axis=0))
+                 for c in columns]
         return tf.data.Dataset.from_tensor_slices(tuple(parts))
 
     dataset = dataset.flat_map(split)

@@ -39,6 +39,7 @@ def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
             features[f"attention_mask_{index}"] = mask
         for tensor in features.values():
             tensor.set_shape([None, None])
-        return features, tf.ensure_shape(labels, [None])
+        # one label per example: a number, or a vector (the align stage's targets)
+        return features, tf.ensure_shape(labels, [None, *labels.shape[1:]])
 
     return tokenize_columns

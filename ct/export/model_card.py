@@ -11,8 +11,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
+
+from ct.export.sentence_transformers_files import template_prefix
 
 MODEL_CARD = "README.md"
 # Packaged checkpoints and the hub models they are copies of.
@@ -134,7 +137,7 @@ embeddings = encoder.encode(["A man is playing a guitar."])
 
 
 def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "mean",
-                     max_length: int = 75) -> str:
+                     max_length: int = 75, encoder_settings: Optional[dict] = None) -> str:
     """Returns the model card's Markdown.
 
     Args:
@@ -143,8 +146,10 @@ def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "m
         model_id: what users pass to ``from_pretrained`` (a hub repo id or a folder).
         pooling: the pooling the model was trained with (used if ``record`` is None).
         max_length: its truncation length (used if ``record`` is None).
+        encoder_settings: the folder's ``ct_encoder.json`` (projection, template).
     """
     record = record or {}
+    settings = encoder_settings or {}
     pooling = record.get("pooling") or pooling
     max_length = record.get("max_length") or max_length
     base_name, base_hub_id = _base_model(record.get("base_model"))
@@ -169,7 +174,17 @@ def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "m
     lines += ["| | |", "|---|---|", f"| base model | {base_name} |",
               f"| pooling | {pooling} (over non-padding tokens) |" if pooling == "mean"
               else f"| pooling | {pooling} |",
-              f"| max length | {max_length} tokens |", "| similarity | cosine |", ""]
+              f"| max length | {max_length} tokens |", "| similarity | cosine |"]
+    if settings.get("projection"):
+        lines.append(f"| projection | linear, to {settings.get('embedding_dim')} dimensions "
+                     "(`2_Dense/`, a sentence-transformers Dense module) |")
+    template = settings.get("template")
+    if template:
+        prefix = template_prefix(template)
+        how = ("sentence-transformers applies it as its default prompt" if prefix is not None
+               else "apply it yourself outside ct: sentence-transformers prompts are prefixes")
+        lines.append(f"| prompt template | `{template}` (`ct` fills it in; {how}) |")
+    lines.append("")
     if stages:
         lines += ["## Training", "",
                   "| stage | objective | steps | data | hyperparameters |",
@@ -204,7 +219,9 @@ def write_model_card(directory: str | Path, record: Optional[dict], model_id: Op
                      *, pooling: str = "mean", max_length: int = 75) -> Path:
     """Writes ``README.md`` into ``directory``; ``model_id`` defaults to the folder's path."""
     directory = Path(directory)
+    settings_file = directory / "ct_encoder.json"
+    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
     path = directory / MODEL_CARD
     path.write_text(build_model_card(record, model_id or str(directory), pooling=pooling,
-                                     max_length=max_length))
+                                     max_length=max_length, encoder_settings=settings))
     return path

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 MODULES_FILE = "modules.json"
 SENTENCE_BERT_CONFIG = "sentence_bert_config.json"
@@ -36,9 +37,27 @@ def pooling_config(embedding_dim: int, pooling: str) -> dict:
             "pooling_mode_mean_sqrt_len_tokens": False}
 
 
+def template_prefix(template: Optional[str]) -> Optional[str]:
+    """The prefix a template amounts to (``"query: {}"`` -> ``"query: "``), or None if the
+    template has text after the sentence (or there is no template)."""
+    if template and template.endswith("{}") and template.count("{}") == 1:
+        return template[:-2]
+    return None
+
+
+def prompts_config(template: Optional[str]) -> dict:
+    """``config_sentence_transformers.json``: cosine similarity, and the template as the
+    default prompt when it is a prefix."""
+    prefix = template_prefix(template)
+    return {"prompts": {"ct_template": prefix} if prefix else {},
+            "default_prompt_name": "ct_template" if prefix else None,
+            "similarity_fn_name": "cosine"}
+
+
 def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: int,
                                       pooling: str, max_length: int,
-                                      extra_modules: tuple[dict, ...] = ()) -> list[Path]:
+                                      extra_modules: tuple[dict, ...] = (),
+                                      template: Optional[str] = None) -> list[Path]:
     """Writes the sentence-transformers module files into a Hugging Face model folder.
 
     Args:
@@ -49,6 +68,9 @@ def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: i
         extra_modules: further ``modules.json`` entries after pooling (e.g. a ``Dense``
             projection), each ``{"path": ..., "type": ...}``; their folders are written by
             the caller.
+        template: ct's prompt template. sentence-transformers prompts are prefixes, so a
+            template that ends with ``{}`` becomes the default prompt; one with text after the
+            sentence cannot be expressed and is left to the user (the model card says so).
 
     Returns:
         The files written.
@@ -61,8 +83,7 @@ def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: i
         directory / MODULES_FILE: entries,
         directory / SENTENCE_BERT_CONFIG: {"max_seq_length": int(max_length),
                                            "do_lower_case": False},
-        directory / SENTENCE_TRANSFORMERS_CONFIG: {"prompts": {}, "default_prompt_name": None,
-                                                   "similarity_fn_name": "cosine"},
+        directory / SENTENCE_TRANSFORMERS_CONFIG: prompts_config(template),
         directory / POOLING_FOLDER / "config.json": pooling_config(embedding_dim, pooling),
     }
     for path, content in written.items():

@@ -58,7 +58,13 @@ def _stage_details(summary: dict) -> dict:
                 "sentences": corpus.get("sentences")}
         return {"objective": objective, "hyperparameters": hyperparameters, "data": data}
     section = config.get(name, {})
-    objective = OBJECTIVES.get(section.get("objective", "cosine_similarity"), name)
+    if name == "align":
+        source = (f"teacher {section.get('teacher')}" if section.get("teacher")
+                  else f"precomputed targets {Path(str(section.get('targets'))).name}")
+        objective = (f"alignment to {source}, {section.get('loss')} loss"
+                     + (f", template {section['template']!r}" if section.get("template") else ""))
+    else:
+        objective = OBJECTIVES.get(section.get("objective", "cosine_similarity"), name)
     hyperparameters = {key: section.get(key) for key in (
         "epochs", "steps", "batch_size", "dropout") if key in section}
     if not hyperparameters.get("steps"):  # 0: the length came from epochs

@@ -22,9 +22,10 @@ import math
 from ct.losses.contrastive_tension import (contrastive_tension_logits, contrastive_tension_loss,
                                            split_positive_negative)
 from ct.losses.contrastive_tension_ibn import contrastive_tension_ibn_loss, in_batch_accuracy
+from ct.modeling.cross_replica import gather_global_batch
 from ct.modeling.encoder import SentenceEncoder
 from ct.modeling.guarded_update import apply_finite_update, count_tokens, loss_and_gradients
-from ct.modeling.loading import load_backbone, load_tokenizer
+from ct.modeling.loading import load_tokenizer
 
 FEATURE_KEYS = ("input_ids_1", "attention_mask_1", "input_ids_2", "attention_mask_2")
 
@@ -78,8 +79,10 @@ class ContrastiveTensionModel(keras.Model):
 
         ``objective_options``: ``objective`` and the ``ibn_*`` options of the constructor."""
         tokenizer = tokenizer or load_tokenizer(name_or_path)
-        encoders = [SentenceEncoder(load_backbone(name_or_path), tokenizer, pooling=pooling,
-                                    max_length=max_length, name=f"encoder_{i}")
+        # Each copy is loaded on its own (separate variables), with any saved projection.
+        encoders = [SentenceEncoder.from_pretrained(name_or_path, pooling=pooling,
+                                                    max_length=max_length, tokenizer=tokenizer,
+                                                    name=f"encoder_{i}")
                     for i in (1, 2)]
         return cls(*encoders, dropout=dropout, jit_compile=jit_compile, **objective_options)
 
@@ -108,12 +111,7 @@ class ContrastiveTensionModel(keras.Model):
         sentences as negatives (embeddings are all-gathered; the gather is differentiable,
         so the update equals the single-device one)."""
         embeddings_1, embeddings_2 = self.embed_pairs(features, training=True)
-        context = tf.distribute.get_replica_context()
-        all_1, all_2, offset = embeddings_1, embeddings_2, 0
-        if context is not None and context.num_replicas_in_sync > 1:
-            all_1 = context.all_gather(embeddings_1, axis=0)
-            all_2 = context.all_gather(embeddings_2, axis=0)
-            offset = context.replica_id_in_sync_group * tf.shape(embeddings_1)[0]
+        (all_1, all_2), offset = gather_global_batch(embeddings_1, embeddings_2)
         per_sentence = contrastive_tension_ibn_loss(
             embeddings_1, embeddings_2, tf.exp(self.log_scale), self.ibn_similarity,
             all_embeddings_1=all_1, all_embeddings_2=all_2, offset=offset)

@@ -38,15 +38,21 @@ class SentenceEncoder(keras.layers.Layer):
         tokenizer: the matching transformers tokenizer.
         pooling: ``"mean"`` (attention-masked mean, the CT paper's choice) or ``"cls"``.
         max_length: truncation length in tokens (CT paper: 75).
+        projection: an optional linear layer applied after pooling (the ``align`` stage's
+            map onto a target dimension; see :mod:`ct.modeling.projection`).
+        template: an optional prompt template such as ``"This is a photo of {}."``, applied
+            to every text :meth:`encode` embeds (KoCLIP found templates help short queries).
     """
 
     def __init__(self, backbone, tokenizer, pooling: str = "mean", max_length: int = 75,
-                 **kwargs):
+                 projection=None, template: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.max_length = max_length
+        self.projection = projection
+        self.template = template
         self._pool = get_pooling(pooling)
         self._embed_function = None
 
@@ -62,21 +68,27 @@ class SentenceEncoder(keras.layers.Layer):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooling: Optional[str] = None,
-                        max_length: Optional[int] = None, **kwargs) -> "SentenceEncoder":
-        """Loads backbone and tokenizer from a directory, hub name or ``bundled:`` name.
+                        max_length: Optional[int] = None, template: Optional[str] = None,
+                        tokenizer=None, **kwargs) -> "SentenceEncoder":
+        """Loads backbone, tokenizer and projection from a directory, hub name or
+        ``bundled:`` name.
 
-        Pooling and max length default to those saved by :meth:`save` (``ct_encoder.json``),
-        else to mean pooling and 75 tokens.
+        Pooling, max length and template default to those saved by :meth:`save`
+        (``ct_encoder.json``), else to mean pooling, 75 tokens and no template; a saved
+        projection (``2_Dense/``) is always loaded. ``tokenizer`` skips loading it again.
         """
+        from ct.export.training_record import read_training_record
+        from ct.modeling.projection import load_projection
+
         model_dir = resolve_model_dir(name_or_path)
         saved = {}
         if (model_dir / ENCODER_CONFIG).exists():
             saved = json.loads((model_dir / ENCODER_CONFIG).read_text())
-        from ct.export.training_record import read_training_record
-
-        encoder = cls(load_backbone(str(model_dir)), load_tokenizer(str(model_dir)),
+        encoder = cls(load_backbone(str(model_dir)), tokenizer or load_tokenizer(str(model_dir)),
                       pooling=pooling or saved.get("pooling", "mean"),
-                      max_length=max_length or saved.get("max_length", 75), **kwargs)
+                      max_length=max_length or saved.get("max_length", 75),
+                      projection=load_projection(model_dir),
+                      template=template or saved.get("template"), **kwargs)
         encoder.training_record = read_training_record(model_dir)
         return encoder
 
@@ -85,13 +97,32 @@ class SentenceEncoder(keras.layers.Layer):
         """Pooled embeddings ``[batch, dim]`` for ``input_ids`` and ``attention_mask``."""
         outputs = self.backbone(input_ids=inputs["input_ids"],
                                 attention_mask=inputs["attention_mask"], training=training)
-        return self._pool(outputs[0], inputs["attention_mask"])
+        pooled = self._pool(outputs[0], inputs["attention_mask"])
+        return self.projection(pooled) if self.projection is not None else pooled
+
+    @property
+    def hidden_size(self) -> int:
+        """Size of the pooled backbone output (before any projection)."""
+        config = self.backbone.config
+        return int(config.hidden_size if hasattr(config, "hidden_size") else config.dim)
 
     @property
     def embedding_dim(self) -> int:
-        """Size of the pooled embedding."""
-        return int(self.backbone.config.hidden_size if hasattr(self.backbone.config, "hidden_size")
-                   else self.backbone.config.dim)
+        """Size of the embedding ``encode`` returns (the projection's, if there is one)."""
+        return int(self.projection.units) if self.projection is not None else self.hidden_size
+
+    def add_projection(self, units: int) -> None:
+        """Adds a new (randomly initialised) linear projection onto ``units`` dimensions."""
+        from ct.modeling.projection import build_projection
+
+        self.projection = build_projection(self.hidden_size, units)
+        self._embed_function = None
+
+    def apply_template(self, texts: Sequence[str]) -> list[str]:
+        """``texts`` with the prompt template filled in (unchanged without a template)."""
+        if not self.template:
+            return list(texts)
+        return [self.template.replace("{}", text) for text in texts]
 
     # ------------------------------------------------------------------ Python side
     def tokenize(self, texts: Sequence[str], padding: str | bool = "longest") -> dict:
@@ -114,8 +145,10 @@ class SentenceEncoder(keras.layers.Layer):
             normalize: L2-normalise each vector.
             show_progress: show a progress bar.
             on_batch: called with the number of sentences after each batch (progress hooks).
+
+        With a prompt ``template``, each text is embedded as the filled-in template.
         """
-        texts = list(texts)
+        texts = self.apply_template(texts)
         if not texts:
             return np.zeros((0, self.embedding_dim), np.float32)
         lengths = [len(ids) for ids in self.tokenizer(
@@ -157,22 +190,29 @@ class SentenceEncoder(keras.layers.Layer):
 
         The folder holds ``config.json``, the TF weights (``tf_model.h5``), the same weights in
         PyTorch layout (``model.safetensors``, converted with NumPy, no torch), the tokenizer,
-        the sentence-transformers module files (pooling and max length as used here) and
-        ``ct_encoder.json`` (pooling, max length) for ``ct``. A model card is added by
+        the sentence-transformers module files (pooling and max length as used here, and the
+        projection as a ``Dense`` module) and ``ct_encoder.json`` (pooling, max length,
+        template, projection size) for ``ct``. A model card is added by
         :func:`ct.export.save.export_model` and at the end of ``ct train``.
         """
         from ct.export.pytorch_weights import save_safetensors
         from ct.export.sentence_transformers_files import write_sentence_transformers_files
+        from ct.modeling.projection import save_projection
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(directory)
         save_safetensors(self.backbone, directory, write_config=False)
         self.tokenizer.save_pretrained(directory)
-        write_sentence_transformers_files(directory, embedding_dim=self.embedding_dim,
-                                          pooling=self.pooling, max_length=self.max_length)
-        (directory / ENCODER_CONFIG).write_text(json.dumps(
-            {"pooling": self.pooling, "max_length": self.max_length}, indent=2) + "\n")
+        extra_modules = ((save_projection(self.projection, directory),)
+                         if self.projection is not None else ())
+        write_sentence_transformers_files(directory, embedding_dim=self.hidden_size,
+                                          pooling=self.pooling, max_length=self.max_length,
+                                          extra_modules=extra_modules, template=self.template)
+        settings = {"pooling": self.pooling, "max_length": self.max_length,
+                    "template": self.template, "embedding_dim": self.embedding_dim,
+                    "projection": self.projection is not None}
+        (directory / ENCODER_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
         return directory
 
     def push_to_hub(self, repo_id: str, *, token: Optional[str] = None, private: bool = False,

@@ -157,3 +157,35 @@ def load_tokenizer(name_or_path: str):
     except Exception as exc:
         raise ModelLoadError(f"no usable tokenizer in {model_dir} ({type(exc).__name__}: "
                              f"{' '.join(str(exc).split())[:200]})") from None
+
+
+def embedding_dim_of(name_or_path: str, missing_ok: bool = False) -> int:
+    """The size of the vectors a checkpoint's encoder gives, read from its files (its
+    projection's output if it has one, else the backbone's hidden size); no weights load.
+
+    Args:
+        missing_ok: return 0 for a local folder that does not exist yet (a later pipeline
+            stage's start model) instead of raising.
+
+    Raises:
+        ModelLoadError: the checkpoint cannot be found or has no readable config.json.
+    """
+    from ct.modeling.projection import projection_dim
+
+    if missing_ok and not Path(resolve_path(name_or_path)).expanduser().exists() \
+            and not _HUB_ID.fullmatch(name_or_path):
+        return 0
+    model_dir = resolve_model_dir(name_or_path)
+    projected = projection_dim(model_dir)
+    if projected:
+        return projected
+    config_file = model_dir / "config.json"
+    try:
+        config = json.loads(config_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{model_dir} has no readable config.json ({exc}): not a Hugging "
+                             "Face checkpoint") from None
+    for key in ("hidden_size", "dim", "d_model"):
+        if key in config:
+            return int(config[key])
+    raise ModelLoadError(f"{config_file} names no hidden size (hidden_size, dim or d_model)")

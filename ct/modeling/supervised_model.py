@@ -9,7 +9,9 @@ objectives (see ``ct.losses``):
 - ``in_batch_negatives``: anchor, positive (entailment) and hard negative (contradiction);
   every other positive and negative in the batch is a negative too;
 - ``cosine_similarity``: the cosine of the two embeddings regresses onto the gold STS score
-  scaled to [0, 1].
+  scaled to [0, 1];
+- ``align_mse``, ``align_cosine``, ``align_contrastive``: the ``align`` stage; one text column,
+  and the labels are the target vectors (see :mod:`ct.losses.alignment`).
 
 Like :class:`ct.modeling.ct_model.ContrastiveTensionModel`, ``train_step`` is the one update
 used by the custom loop and by Keras ``fit``.
@@ -24,13 +26,17 @@ from __future__ import annotations
 from typing import Optional
 
 from ct._keras import keras, tf
+from ct.losses.alignment import (contrastive_alignment_loss, cosine_alignment_loss,
+                                 mse_alignment_loss)
 from ct.losses.cosine_similarity import cosine_similarity_loss
 from ct.losses.in_batch_negatives import in_batch_negatives_loss
 from ct.losses.softmax_nli import NUM_NLI_LABELS, nli_classifier_features, softmax_nli_loss
+from ct.modeling.cross_replica import gather_global_batch
 from ct.modeling.encoder import SentenceEncoder
 from ct.modeling.guarded_update import apply_finite_update, count_tokens, loss_and_gradients
 
-OBJECTIVES = ("softmax_nli", "in_batch_negatives", "cosine_similarity")
+OBJECTIVES = ("softmax_nli", "in_batch_negatives", "cosine_similarity", "align_mse",
+              "align_cosine", "align_contrastive")
 
 
 class SupervisedPairModel(keras.Model):
@@ -75,7 +81,9 @@ class SupervisedPairModel(keras.Model):
 
     @property
     def num_columns(self) -> int:
-        """Text columns per example: 3 (triplets) for in_batch_negatives, else 2."""
+        """Text columns per example: 3 (triplets) for in_batch_negatives, 1 for align, else 2."""
+        if self.objective.startswith("align_"):
+            return 1
         return 3 if self.objective == "in_batch_negatives" else 2
 
     def call(self, inputs: dict, training: Optional[bool] = False) -> list[tf.Tensor]:
@@ -93,6 +101,14 @@ class SupervisedPairModel(keras.Model):
             return softmax_nli_loss(logits, labels), logits
         if self.objective == "in_batch_negatives":
             return in_batch_negatives_loss(*embeddings, scale=self.scale), None
+        if self.objective == "align_mse":
+            return mse_alignment_loss(embeddings[0], labels), None
+        if self.objective == "align_cosine":
+            return cosine_alignment_loss(embeddings[0], labels), None
+        if self.objective == "align_contrastive":
+            (all_student, all_targets), offset = gather_global_batch(embeddings[0], labels)
+            return contrastive_alignment_loss(embeddings[0], labels, self.scale, all_student,
+                                              all_targets, offset), None
         return cosine_similarity_loss(*embeddings, labels), None
 
     def _loss_and_gradients(self, features: dict, labels: tf.Tensor):

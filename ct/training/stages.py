@@ -61,6 +61,10 @@ class Stage:
         """The stage's Keras model (call inside the strategy scope)."""
         raise NotImplementedError
 
+    def prepare(self, output_dir) -> None:
+        """Heavy preparation once every check has passed, before the model is built (the
+        align stage's teacher encodes the training sentences here)."""
+
     def dataset_fn(self, tokenizer, start_position):
         """``dataset_fn(input_context)`` of the stage's endless training stream."""
         raise NotImplementedError
@@ -156,18 +160,22 @@ class SupervisedStage(Stage):
     def load_examples(self) -> None:
         raise NotImplementedError
 
+    def prepare_encoder(self, encoder) -> None:
+        """Adjusts the loaded encoder before training (the align stage adds a projection)."""
+
     def log_data(self) -> None:
         logger.info("%s: %d training examples (%s), %d steps", self.title, len(self.labels),
                     ", ".join(self.data.get("sources", [])), self.steps)
 
     def build_model(self, model_dir: str, tokenizer):
         from ct.modeling.encoder import SentenceEncoder
-        from ct.modeling.loading import load_backbone
         from ct.modeling.supervised_model import SupervisedPairModel
 
         config = self.config
-        encoder = SentenceEncoder(load_backbone(model_dir), tokenizer, pooling=config.pooling,
-                                  max_length=config.max_length, name="encoder")
+        encoder = SentenceEncoder.from_pretrained(model_dir, pooling=config.pooling,
+                                                  max_length=config.max_length,
+                                                  tokenizer=tokenizer, name="encoder")
+        self.prepare_encoder(encoder)
         return SupervisedPairModel(encoder, self.objective,
                                    scale=getattr(self.section, "scale", 20.0),
                                    dropout=self.section.dropout, jit_compile=config.jit_compile)
@@ -259,7 +267,89 @@ class STSBStage(SupervisedStage):
                      "skipped_no_gold_score": skipped}
 
 
-STAGES = {"ct": CTStage, "nli": NLIStage, "stsb": STSBStage}
+class AlignStage(SupervisedStage):
+    """Teach the encoder another model's embedding space (``align:``): Multilingual-CLIP's
+    recipe (a student regresses onto a teacher's vectors) and KoCLIP/LiT's (contrastive
+    against fixed target vectors). See :class:`ct.config.AlignStageConfig`."""
+
+    name = "align"
+    title = "Align"
+
+    def __init__(self, config: TrainConfig):
+        self.objective = f"align_{config.align.loss}"
+        self.targets: Optional[np.ndarray] = None
+        self.target_dim = 0
+        super().__init__(config, config.align)
+
+    def load_examples(self) -> None:
+        from ct.data.align_data import load_target_vectors, read_align_examples
+        from ct.modeling.loading import embedding_dim_of, load_tokenizer
+
+        section = self.section
+        self.examples = read_align_examples(section.train, section.format)
+        if section.targets:
+            self.targets = load_target_vectors(section.targets, self.examples.num_lines,
+                                               section.targets_key)
+            self.target_dim = int(self.targets.shape[1])
+        else:  # the teacher must load: its config and tokenizer are checked now
+            self.target_dim = embedding_dim_of(section.teacher)
+            load_tokenizer(section.teacher)
+        student_dim = embedding_dim_of(self.config.model, missing_ok=True)
+        if section.projection == "none" and student_dim and student_dim != self.target_dim:
+            raise ConfigError(
+                f"align: the student's embeddings have {student_dim} dimensions and the targets "
+                f"{self.target_dim}; set align.projection to auto or linear to learn a map")
+        template = section.template
+        texts = [template.replace("{}", t) for t in self.examples.texts] if template \
+            else self.examples.texts
+        self.columns = (np.asarray(texts, dtype=object),)
+        self.labels = self.examples.rows
+        self.data = {"sources": self.examples.sources, "lines": self.examples.num_lines,
+                     "parallel": self.examples.parallel,
+                     "blank_lines_skipped": self.examples.blank_lines,
+                     "targets": section.targets or f"teacher {section.teacher}",
+                     "target_dim": self.target_dim, "loss": section.loss}
+
+    def prepare(self, output_dir) -> None:
+        if self.targets is not None:
+            return
+        from pathlib import Path
+
+        from ct.data.align_data import TEACHER_TARGETS, compute_teacher_targets
+        from ct.modeling.encoder import SentenceEncoder
+
+        teacher = SentenceEncoder.from_pretrained(self.section.teacher)
+        logger.info("Align: the teacher (%s) encodes %d sentences once", self.section.teacher,
+                    len(self.examples.sentences) - self.examples.blank_lines)
+        self.targets = compute_teacher_targets(
+            teacher, self.examples.sentences, Path(output_dir) / TEACHER_TARGETS,
+            batch_size=self.section.teacher_batch_size)
+        del teacher
+
+    def prepare_encoder(self, encoder) -> None:
+        mode, dim = self.section.projection, self.target_dim
+        if mode == "none" and encoder.embedding_dim != dim:
+            raise ConfigError(
+                f"align: the student's embeddings have {encoder.embedding_dim} dimensions and "
+                f"the targets {dim}; set align.projection to auto or linear to learn a map")
+        if mode == "linear" and (encoder.projection is None or encoder.embedding_dim != dim):
+            encoder.add_projection(dim)
+        elif mode == "auto" and encoder.embedding_dim != dim:
+            encoder.add_projection(dim)
+        if self.section.template:
+            encoder.template = self.section.template
+
+    def dataset_fn(self, tokenizer, start_position):
+        from ct.data.align_data import make_align_dataset_fn
+
+        config = self.config
+        return make_align_dataset_fn(self.columns[0], self.labels, self.targets, tokenizer,
+                                     start_position=start_position, batch_size=self.batch_size,
+                                     max_length=config.max_length, seed=config.seed,
+                                     padding=config.padding)
+
+
+STAGES = {"ct": CTStage, "nli": NLIStage, "stsb": STSBStage, "align": AlignStage}
 
 
 def make_stage(config: TrainConfig) -> Stage:

@@ -328,6 +328,7 @@ class CTTrainer:
         start_time = time.time()
         self.metrics = MetricsLogger(self.output_dir, tensorboard=config.tensorboard)
         if self.model is None:
+            self.stage.prepare(self.output_dir)
             self.build_model()
         if config.checkpoint_every:
             self.checkpointer = RunCheckpointer(self.output_dir / "checkpoints", self.model,
