@@ -22,3 +22,17 @@ def test_example_batch_inference_on_a_local_model(tmp_path, tiny_bert_dir):
          str(tiny_bert_dir)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "embeddings: (4, 32)" in result.stdout
+
+
+def test_example_align_student(tmp_path, tiny_bert_dir, corpus_file, small_sts_file):
+    """A random student (MiniLM's tokenizer, 1 layer x 64) aligned to a tiny teacher."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "examples" / "ExampleAlignStudent.py"),
+         "--out", str(tmp_path / "student"), "--run", str(tmp_path / "run"), "--layers", "1",
+         "--hidden", "64", "--set", f"align.teacher={tiny_bert_dir}",
+         "--set", f"align.train={corpus_file}", "--set", f"sts_dev={small_sts_file}",
+         "--set", "align.epochs=1"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "random student:" in result.stdout and "STS-B dev: student before" in result.stdout
+    assert (tmp_path / "run" / "final" / "2_Dense" / "config.json").exists()  # 64 -> 32

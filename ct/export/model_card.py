@@ -72,7 +72,7 @@ def _data(data: dict) -> str:
     return f"{sources} ({pairs:,} pairs)" if pairs else sources
 
 
-def _usage(model_id: str, pooling: str, max_length: int) -> str:
+def _usage(model_id: str, pooling: str, max_length: int, settings: dict) -> str:
     if pooling == "cls":
         torch_pool = "embeddings = output.last_hidden_state[:, 0]"
         tf_pool = "embeddings = output.last_hidden_state[:, 0]"
@@ -83,6 +83,15 @@ def _usage(model_id: str, pooling: str, max_length: int) -> str:
         tf_pool = ("mask = tf.cast(batch[\"attention_mask\"], tf.float32)[:, :, None]\n"
                    "embeddings = tf.reduce_sum(output.last_hidden_state * mask, 1) / "
                    "tf.reduce_sum(mask, 1)")
+    notes = []
+    if settings.get("projection"):
+        notes.append("then the projection: `embeddings @ W.T + b`, with `linear.weight` (W) and "
+                     "`linear.bias` (b) from `2_Dense/model.safetensors`")
+    if settings.get("template"):
+        notes.append(f"fill in the prompt template `{settings['template']}` first")
+    extra = ("With `transformers`: " + "; ".join(notes) + ". `ct` does both; "
+             "sentence-transformers applies the projection, and the template when it is a "
+             "prefix.\n\n") if notes else ""
     return f"""## How to use
 
 With [sentence-transformers](https://www.sbert.net):
@@ -133,7 +142,8 @@ from ct import SentenceEncoder
 encoder = SentenceEncoder.from_pretrained("{model_id}")
 embeddings = encoder.encode(["A man is playing a guitar."])
 ```
-"""
+
+{extra}"""
 
 
 def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "mean",
@@ -208,7 +218,7 @@ def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "m
                          f"{_score(stage.get('stsb_dev_before'))} | "
                          f"{_score(stage.get('stsb_dev_after'))} | {kept_text} |")
         lines.append("")
-    lines.append(_usage(model_id, pooling, max_length))
+    lines.append(_usage(model_id, pooling, max_length, settings))
     lines += ["## Citation", "", "Contrastive Tension: Fredrik Carlsson, Amaru Cuba Gyllensten, "
               "Evangelia Gogoulou, Erik Ylipää Hellqvist, Magnus Sahlgren. *Semantic Re-tuning "
               "with Contrastive Tension*. ICLR 2021.", ""]

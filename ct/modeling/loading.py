@@ -189,3 +189,40 @@ def embedding_dim_of(name_or_path: str, missing_ok: bool = False) -> int:
         if key in config:
             return int(config[key])
     raise ModelLoadError(f"{config_file} names no hidden size (hidden_size, dim or d_model)")
+
+
+def save_random_checkpoint(base: str, out_dir: str | Path, seed: int = 0,
+                           **config_overrides) -> Path:
+    """Saves a randomly initialised model with ``base``'s architecture family and tokenizer.
+
+    For students trained from scratch by the ``align`` stage (e.g. a 4-layer, 256-wide BERT
+    that learns a larger teacher's space).
+
+    Args:
+        base: a checkpoint whose config and tokenizer are reused.
+        out_dir: where the new checkpoint goes (``tf_model.h5``, config, tokenizer).
+        seed: the initialisation's seed.
+        **config_overrides: config values to change, e.g. ``num_hidden_layers=4,
+            hidden_size=256, num_attention_heads=4, intermediate_size=1024``.
+
+    Example:
+        >>> save_random_checkpoint("bundled:all-MiniLM-L6-v2", "runs/student",
+        ...                        num_hidden_layers=4, hidden_size=256,
+        ...                        num_attention_heads=4, intermediate_size=1024)
+    """
+    transformers = _quiet_transformers()
+    model_dir = resolve_model_dir(base)
+    config = transformers.AutoConfig.from_pretrained(model_dir)
+    for key, value in config_overrides.items():
+        if not hasattr(config, key):
+            raise ModelLoadError(f"{base}: its {config.model_type} config has no {key!r}")
+        setattr(config, key, value)
+    from ct._keras import keras
+
+    keras.utils.set_random_seed(seed)
+    model = transformers.TFAutoModel.from_config(config)
+    model(model.dummy_inputs, training=False)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir)
+    load_tokenizer(str(model_dir)).save_pretrained(out_dir)
+    return out_dir
