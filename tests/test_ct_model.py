@@ -108,3 +108,21 @@ def test_ct_ibn_train_step_matches_numpy_loss_and_learns(tiny_bert_dir, corpus_s
     for _ in range(5):
         last = model.train_step((features, labels))
     assert float(last["loss"]) < 0.5 * float(first["loss"])
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_ct_ibn_needs_dropout_for_two_distinct_models(tiny_bert_dir, corpus_sentences,
+                                                     dropout):
+    """Same sentences and equal starts: without dropout the gradients of both models are
+    equal, so the models stay identical (why configs/ct_ibn.yaml turns dropout on)."""
+    model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir), max_length=32,
+                                                    objective="ct_ibn", dropout=dropout)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
+    tokens = model.encoder_1.tokenize(corpus_sentences[:6])
+    features = {f"{key}_{i}": tf.constant(tokens[key]) for i in (1, 2)
+                for key in ("input_ids", "attention_mask")}
+    for _ in range(2):
+        model.train_step((features, tf.ones([6])))
+    same = all(np.array_equal(a.numpy(), b.numpy()) for a, b in
+               zip(model.encoder_1.trainable_variables, model.encoder_2.trainable_variables))
+    assert same == (not dropout)

@@ -104,6 +104,11 @@ class CTStage(Stage):
         if stats.num_bad_lines:
             logger.warning("corpus: skipped %d bad line(s), e.g. %s", stats.num_bad_lines,
                            stats.first_bad_line)
+        if self.config.objective == "ct_ibn" and not self.config.dropout:
+            logger.warning(
+                "objective ct_ibn with dropout off: both models see the same sentences and "
+                "start equal, so their gradients are equal and they stay identical; set "
+                "dropout: true (as sentence-transformers does) for two distinct models")
 
     def build_model(self, model_dir: str, tokenizer):
         from ct.modeling.ct_model import ContrastiveTensionModel
