@@ -123,6 +123,9 @@ def test_ct_ibn_needs_dropout_for_two_distinct_models(tiny_bert_dir, corpus_sent
                 for key in ("input_ids", "attention_mask")}
     for _ in range(2):
         model.train_step((features, tf.ones([6])))
-    same = all(np.array_equal(a.numpy(), b.numpy()) for a, b in
-               zip(model.encoder_1.trainable_variables, model.encoder_2.trainable_variables))
-    assert same == (not dropout)
+    largest = max(np.abs(a.numpy() - b.numpy()).max() for a, b in
+                  zip(model.encoder_1.trainable_variables, model.encoder_2.trainable_variables))
+    if dropout:
+        assert largest > 1e-4
+    else:
+        assert largest < 1e-6  # equal up to float rounding
