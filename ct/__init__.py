@@ -25,6 +25,7 @@ _EXPORTS = {
     "STSEvaluator": "ct.evaluation.sts",
     "CTTrainer": "ct.training.trainer",
     "TrainingPipeline": "ct.training.pipeline",
+    "HyperparameterSearch": "ct.tuning.search",
 }
 
 __all__ = sorted(_EXPORTS)

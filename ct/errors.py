@@ -30,6 +30,10 @@ class OutputDirError(CTError):
     """An output directory that cannot be used (e.g. it already holds a finished run)."""
 
 
+class SearchError(CTError):
+    """A hyperparameter search (``ct tune``) that cannot go on or produced no finished trial."""
+
+
 class NonFiniteLossError(CTError):
     """Training stopped on a NaN or infinite loss or gradient (``on_nonfinite: stop``)."""
 
