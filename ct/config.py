@@ -391,6 +391,9 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
 
 def _unknown_key_message(key: str, known: list[str], prefix: str, where: str) -> str:
     message = f"{where}: unknown config key '{prefix}{key}'"
+    if prefix + key == "tune":
+        return message + ("; the tune: section is read by `ct tune` (train its result, "
+                          "OUTPUT_DIR/best_config.yaml, with ct train)")
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         message += f"; did you mean '{prefix}{close[0]}'?"

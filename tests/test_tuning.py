@@ -209,3 +209,8 @@ def test_search_space_forms():
     with pytest.raises(ConfigError, match="names optimizer.learning_rate twice"):
         SearchSpace.parse({"optimizer": {"learning_rate": {"uniform": [0.1, 1]}},
                            "optimizer.learning_rate": {"uniform": [0.1, 1]}})
+
+
+def test_ct_train_points_a_tune_config_to_ct_tune(capsys):
+    assert main(["train", str(TUNE), "--output-dir", "/nonexistent/never"]) == 2
+    assert "the tune: section is read by `ct tune`" in capsys.readouterr().err

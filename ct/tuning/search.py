@@ -236,9 +236,11 @@ class HyperparameterSearch:
             tuner = CTTuner(self, self._oracle(), directory=str(self.output_dir),
                             project_name=PROJECT)
         tuner.oracle.verbose = 0  # no keras-tuner tables on stdout; ct logs each trial
-        if tuner.oracle.trials:
-            logger.info("resuming the search in %s: %d trials so far", self.output_dir,
-                        len(tuner.oracle.trials))
+        trials = tuner.oracle.trials.values()
+        if trials:
+            ended = sum(trial.status in ("COMPLETED", "FAILED") for trial in trials)
+            logger.info("resuming the search in %s: %d trials ended, %d to finish",
+                        self.output_dir, ended, len(trials) - ended)
         try:
             tuner.search()
         except _StopSearch as stop:
