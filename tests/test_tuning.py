@@ -72,7 +72,8 @@ def test_three_trials_write_the_report_and_pick_the_best(tmp_path, capsys, tune_
     best = max(rows, key=lambda row: float(row["stsb_dev"]))
     config = load_config(out / "best_config.yaml")  # what ct train does with it
     trained = summaries[best["trial"]]["config"]
-    assert config.optimizer.learning_rate == trained["optimizer"]["learning_rate"]
+    assert config.optimizer.learning_rate == trained["optimizer"]["learning_rate"] \
+        == float(best["optimizer.learning_rate"])
     assert config.num_negatives == trained["num_negatives"]
     assert config.output_dir is None and config.steps == 4 and config.keep == "last"
     assert (out / "search.png").stat().st_size > 10_000
@@ -130,6 +131,22 @@ def test_hyperband_maps_epochs_to_steps(tmp_path, monkeypatch, train_overrides):
     assert len(steps) == 6 and set(steps) == {5, 15}  # 1 and 3 epochs of eval_every steps
     assert result.keys[-1] == "steps" and result.best.values["steps"] == 15
     assert load_config(tmp_path / "tune" / "best_config.yaml").steps == 15
+
+
+def test_executions_per_trial_average_runs_with_consecutive_seeds(tmp_path, monkeypatch,
+                                                                  train_overrides):
+    seeds = []
+    monkeypatch.setattr(TrainingPipeline, "run",
+                        lambda self: seeds.append(self.config.seed) or _fake_run(self))
+    overrides = [*train_overrides, SPACE, "tune.max_trials=2", "tune.executions_per_trial=2",
+                 "seed=7"]
+    result = HyperparameterSearch.from_file(TUNE, tmp_path / "tune", overrides).run()
+    assert seeds == [7, 8, 7, 8] and len(result.trials) == 2
+    for trial in result.trials:
+        runs = sorted((tmp_path / "tune" / "trials" / trial.name).iterdir())
+        assert [run.name for run in runs] == ["execution-1", "execution-2"]
+        assert trial.objective == pytest.approx(50 + 1e3 * trial.values[
+            "optimizer.learning_rate"] + 4 / 100)
 
 
 def test_invalid_draw_fails_the_trial_and_the_search_goes_on(tmp_path, monkeypatch,

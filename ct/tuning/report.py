@@ -60,18 +60,20 @@ class SearchResult:
     files: list[Path] = dataclasses.field(default_factory=list)
 
 
-def format_value(value: Any) -> str:
+def format_value(value: Any, precise: bool = False) -> str:
+    """A value for the table (4 significant digits) or, ``precise``, for ``trials.csv``."""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return repr(value) if precise else f"{value:.4g}"
     if isinstance(value, (list, dict)) or value is None:
         return json.dumps(value)
     return str(value)
 
 
-def _row(trial: TrialRecord, keys: list[str]) -> list[str]:
-    objective = "" if trial.objective is None else f"{trial.objective:.4f}"
+def _row(trial: TrialRecord, keys: list[str], precise: bool = False) -> list[str]:
+    objective = "" if trial.objective is None else (
+        repr(trial.objective) if precise else f"{trial.objective:.4f}")
     seconds = "" if trial.seconds is None else f"{trial.seconds:.1f}"
-    return [trial.name, *(format_value(trial.values.get(k)) for k in keys), objective,
+    return [trial.name, *(format_value(trial.values.get(k), precise) for k in keys), objective,
             trial.status, seconds]
 
 
@@ -82,7 +84,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> Path:
         writer.writerow(["trial", *result.keys, result.objective.name, "status", "seconds",
                          "message"])
         for trial in result.trials:
-            writer.writerow([*_row(trial, result.keys), trial.message])
+            writer.writerow([*_row(trial, result.keys, precise=True), trial.message])
     return path
 
 

@@ -312,8 +312,9 @@ class HyperparameterSearch:
             completed = trial.status == "COMPLETED"
             records.append(TrialRecord(
                 number=int(trial_id), values=self._values(trial.hyperparameters.values),
-                status=trial.status, objective=trial.score if completed else None,
-                seconds=metrics.get_last_value("seconds") if metrics.exists("seconds") else None,
+                status=trial.status, objective=float(trial.score) if completed else None,
+                seconds=float(metrics.get_last_value("seconds")) if metrics.exists("seconds")
+                else None,
                 message=_failure(trial.message) if trial.status == "FAILED" else ""))
         done = [r for r in records if r.objective is not None]
         pick = max if self.objective.direction == "max" else min

@@ -76,7 +76,9 @@ class Parameter:
                      sampling="log" if self.kind == "log_uniform" else "linear")
 
     def decode(self, raw: Any) -> Any:
-        """The training value of a value keras-tuner drew."""
+        """The training value of a value keras-tuner drew (NumPy scalars made Python ones)."""
+        if hasattr(raw, "item"):
+            raw = raw.item()
         return json.loads(raw) if self.encoded else raw
 
     def candidates(self) -> list:
