@@ -62,6 +62,8 @@ the tune: section of CONFIG (the rest is a training config, as for ct train):
   search                training option (dotted) -> distribution:
                         {choice: [a, b]}  {uniform: [lo, hi]}  {log_uniform: [lo, hi]}
                         {int: [lo, hi], step: 1}
+                        --set "tune.search.KEY={choice: [...]}" replaces one entry, =null
+                        drops it
 
 OUTPUT_DIR gets trials/trial_NNN/ (a ct train run each), trials.csv, best_config.yaml (a
 training config ct train accepts), search.png, and keras-tuner's state: running the same
@@ -225,7 +227,7 @@ def _tune(args: argparse.Namespace) -> int:
     objective = result.objective
     done = sum(trial.objective is not None for trial in result.trials)
     print(f"search finished: {len(result.trials)} trials ({done} completed, "
-          f"{result.new_trials} run now), objective {objective.name} ({objective.direction})")
+          f"{result.trials_run} run now), objective {objective.name} ({objective.direction})")
     print()
     print(format_trials_table(result))
     print()

@@ -316,7 +316,7 @@ def read_config_data(path: Optional[str | os.PathLike] = None,
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        set_dotted(data, key.strip(), _parse_override(raw))
+        set_dotted(data, key.strip(), parse_override(raw))
     return data, where
 
 
@@ -355,7 +355,8 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def _parse_override(raw: str) -> Any:
+def parse_override(raw: str) -> Any:
+    """The value of a ``--set key=value``: YAML, or the text itself if it is not YAML."""
     try:
         return yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:

@@ -12,6 +12,7 @@ from ct.config import load_config
 from ct.errors import ConfigError
 from ct.training.pipeline import TrainingPipeline
 from ct.training.trainer import CTTrainer
+from ct.tuning.config import load_tune_config
 from ct.tuning.search import HyperparameterSearch
 from ct.tuning.space import SearchSpace
 from helpers import REPO_ROOT
@@ -231,3 +232,12 @@ def test_search_space_forms():
 def test_ct_train_points_a_tune_config_to_ct_tune(capsys):
     assert main(["train", str(TUNE), "--output-dir", "/nonexistent/never"]) == 2
     assert "the tune: section is read by `ct tune`" in capsys.readouterr().err
+
+
+def test_set_replaces_or_drops_one_search_entry():
+    _, tune, _ = load_tune_config(TUNE, [
+        "tune.search.optimizer.learning_rate={uniform: [1.0e-5, 2.0e-5]}",
+        "tune.search.max_length=null", "tune.max_trials=3"])
+    assert tune.search["optimizer.learning_rate"] == {"uniform": [1.0e-5, 2.0e-5]}
+    assert "max_length" not in tune.search and "num_negatives" in tune.search
+    assert tune.max_trials == 3

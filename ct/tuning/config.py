@@ -25,7 +25,7 @@ import dataclasses
 import os
 from typing import Any, Literal, Optional
 
-from ct.config import config_from_dict, read_config_data
+from ct.config import config_from_dict, parse_override, read_config_data
 from ct.errors import ConfigError
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -71,7 +71,8 @@ def load_tune_config(path: Optional[str | os.PathLike],
 
     Args:
         path: the YAML file (a training config with a ``tune:`` section).
-        overrides: ``--set`` values for either part (``steps=30``, ``tune.max_trials=3``).
+        overrides: ``--set`` values for either part (``steps=30``, ``tune.max_trials=3``);
+            ``tune.search.KEY=DISTRIBUTION`` replaces one search entry, ``=null`` drops it.
 
     Returns:
         ``(train_data, tune, where)``: the training config as data (not yet built: each trial
@@ -80,7 +81,11 @@ def load_tune_config(path: Optional[str | os.PathLike],
     Raises:
         ConfigError: no ``tune:`` section, unknown keys, wrong types or values.
     """
-    data, where = read_config_data(path, overrides)
+    # --set tune.search.a.b=... replaces (or with null removes) the search entry "a.b"
+    # as a whole, rather than nesting it as a: {b: ...}.
+    prefix = "tune.search."
+    searched = [item for item in overrides or [] if item.strip().startswith(prefix)]
+    data, where = read_config_data(path, [o for o in overrides or [] if o not in searched])
     section: Any = data.pop("tune", None)
     if section is None:
         raise ConfigError(f"{where} has no tune: section; ct tune needs tune.search, e.g. "
@@ -90,6 +95,14 @@ def load_tune_config(path: Optional[str | os.PathLike],
         raise ConfigError(f"{where}: tune must be a mapping, got {section!r}")
     section = dict(section)
     search = section.pop("search", None)
+    for item in searched:
+        key, _, raw = item.strip()[len(prefix):].partition("=")
+        search = dict(search) if isinstance(search, dict) else {}
+        value = parse_override(raw)
+        if value is None:
+            search.pop(key.strip(), None)
+        else:
+            search[key.strip()] = value
     tune = config_from_dict(TuneConfig, section, where=where, prefix="tune.")
     tune.search = search
     tune.validate(where)

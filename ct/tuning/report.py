@@ -54,7 +54,7 @@ class SearchResult:
     keys: list[str]
     trials: list[TrialRecord]
     best: Optional[TrialRecord]
-    new_trials: int
+    trials_run: int  # trials that trained in this process (a resumed one included)
     output_dir: Path
     influence: Optional[tuple[str, float]] = None  # (key, Spearman) of the plot's x axis
     files: list[Path] = dataclasses.field(default_factory=list)

@@ -321,7 +321,7 @@ class HyperparameterSearch:
         best = pick(done, key=lambda r: r.objective) if done else None
         keys = self.space.keys + (["steps"] if self.tune.tuner == "hyperband" else [])
         return SearchResult(objective=self.objective, keys=keys, trials=records, best=best,
-                            new_trials=self.trials_run, output_dir=self.output_dir)
+                            trials_run=self.trials_run, output_dir=self.output_dir)
 
     def _write_report(self, result: SearchResult) -> None:
         out = self.output_dir
