@@ -25,6 +25,7 @@ setup(
         "tqdm",
         "matplotlib",
         "tensorflow-datasets",
+        "keras-tuner",
     ],
     entry_points={"console_scripts": ["ct=ct.cli:main"]},
 )

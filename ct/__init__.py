@@ -26,6 +26,7 @@ _EXPORTS = {
     "CTTrainer": "ct.training.trainer",
     "TrainingPipeline": "ct.training.pipeline",
     "export_model": "ct.export.save",
+    "HyperparameterSearch": "ct.tuning.search",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -47,6 +47,35 @@ examples:
   ct eval runs/ct/final --sts my_pairs.tsv --format plain
 """
 
+TUNE_EPILOG = """\
+the tune: section of CONFIG (the rest is a training config, as for ct train):
+  tuner                 random | bayesian | hyperband (default random)
+  max_trials            number of trials (hyperband: a cap, 0 = none); default 10
+  executions_per_trial  ct train runs per trial, seeds seed, seed+1, ...; scores averaged
+  objective             stsb_dev (kept model's STS-B dev Spearman, max; default),
+                        final_loss (min), pairs_per_s (max), tokens_per_s (max)
+  seed                  the tuner's seed (>= 1)
+  num_initial_points    bayesian: random trials first (0: 3 x the parameters)
+  max_epochs, factor, hyperband_iterations, epoch_steps
+                        hyperband: a trial trains tuner/epochs x epoch_steps CT steps
+                        (epoch_steps 0: eval_every), from scratch
+  search                training option (dotted) -> distribution:
+                        {choice: [a, b]}  {uniform: [lo, hi]}  {log_uniform: [lo, hi]}
+                        {int: [lo, hi], step: 1}
+                        --set "tune.search.KEY={choice: [...]}" replaces one entry, =null
+                        drops it
+
+OUTPUT_DIR gets trials/trial_NNN/ (a ct train run each), trials.csv, best_config.yaml (a
+training config ct train accepts), search.png, and keras-tuner's state: running the same
+command again resumes the search; finished trials are not run again.
+
+examples:
+  ct tune configs/tune_ct.yaml --output-dir runs/tune
+  ct tune configs/tune_ct.yaml --output-dir runs/tune-short --set tune.max_trials=3 \\
+      --set steps=30 --set eval_every=30
+  ct train runs/tune/best_config.yaml --output-dir runs/best
+"""
+
 
 EXPORT_EPILOG = """\
 the export folder holds:
@@ -87,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
                             "checkpoint (an unfinished run of the same config resumes "
                             "automatically; this makes a missing one an error)")
     train.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+    tune = commands.add_parser(
+        "tune", help="search training hyperparameters with keras-tuner",
+        description="Search the training options declared in the config's tune.search with "
+                    "keras-tuner (RandomSearch, BayesianOptimization or Hyperband); each trial "
+                    "is a ct train run in OUTPUT_DIR/trials/. Prints the trials table and "
+                    "writes trials.csv, best_config.yaml and search.png.",
+        epilog=TUNE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tune.add_argument("config", help="YAML training config with a tune: section")
+    tune.add_argument("--output-dir", required=True,
+                      help="where the search goes (the same folder resumes it)")
+    tune.add_argument("--set", dest="overrides", action="append", default=[],
+                      metavar="KEY=VALUE", help="override a config value, e.g. steps=30 or "
+                                                "tune.max_trials=3 (repeatable)")
+    tune.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
 
     evaluate = commands.add_parser(
         "eval", help="score a model on STS benchmarks",
@@ -262,6 +306,31 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(args: argparse.Namespace) -> int:
+    from ct.errors import SearchError
+    from ct.tuning.report import format_trials_table
+    from ct.tuning.search import HyperparameterSearch
+
+    search = HyperparameterSearch.from_file(args.config, args.output_dir, args.overrides)
+    result = search.run()
+    objective = result.objective
+    done = sum(trial.objective is not None for trial in result.trials)
+    print(f"search finished: {len(result.trials)} trials ({done} completed, "
+          f"{result.trials_run} run now), objective {objective.name} ({objective.direction})")
+    print()
+    print(format_trials_table(result))
+    print()
+    if result.best is None:
+        raise SearchError(f"no trial finished; the reasons are in {result.output_dir}/trials.csv")
+    print(f"best: {result.best.name}, {objective.name} = {result.best.objective:.4f}")
+    if result.influence:
+        key, rho = result.influence
+        print(f"most influential: {key} (Spearman {rho:+.2f} with {objective.name})")
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
 def _score(value) -> str:
     return f"{value:6.2f}" if value is not None else "     -"
 
@@ -317,7 +386,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logger.propagate = False
     logger.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
-        return {"train": _train, "eval": _eval, "encode": _encode,
+        return {"train": _train, "tune": _tune, "eval": _eval, "encode": _encode,
                 "export": _export}[args.command](args)
     except CTError as exc:
         print(f"ct: error: {exc}", file=sys.stderr)

@@ -343,25 +343,25 @@ def config_to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
 
 
-def config_from_dict(cls: type, data: dict, *, where: str = "config") -> Any:
-    """Builds dataclass ``cls`` from ``data``, checking keys and types recursively."""
-    return _build(cls, data, prefix="", where=where)
+def config_from_dict(cls: type, data: dict, *, where: str = "config", prefix: str = "") -> Any:
+    """Builds dataclass ``cls`` from ``data``, checking keys and types recursively (ranges and
+    cross-field rules are ``validate()``'s job). ``prefix`` names the section in messages."""
+    return _build(cls, data, prefix=prefix, where=where)
 
 
-def load_config(path: Optional[str | os.PathLike] = None, overrides: Optional[list[str]] = None,
-                cls: type = TrainConfig) -> Any:
-    """Loads a config: dataclass defaults, then the YAML file, then ``key=value`` overrides.
+def read_config_data(path: Optional[str | os.PathLike] = None,
+                     overrides: Optional[list[str]] = None) -> tuple[dict, str]:
+    """The YAML file's mapping with ``key=value`` overrides applied, not yet checked.
 
     Args:
-        path: YAML file, or None for the defaults alone.
+        path: YAML file, or None for an empty mapping (the defaults).
         overrides: ``["steps=100", "optimizer.learning_rate=2e-5"]``; values are parsed as YAML.
-        cls: the dataclass to build.
 
     Returns:
-        A validated config instance.
+        ``(data, where)``: the plain data and the name to use in messages (the file).
 
     Raises:
-        ConfigError: unreadable YAML, unknown keys, wrong types or invalid values.
+        ConfigError: a missing or unreadable file, invalid YAML, a malformed override.
     """
     data: dict = {}
     where = "defaults"
@@ -386,25 +386,55 @@ def load_config(path: Optional[str | os.PathLike] = None, overrides: Optional[li
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        _set_dotted(data, key.strip(), _parse_override(raw))
+        set_dotted(data, key.strip(), parse_override(raw))
+    return data, where
+
+
+def build_config(data: dict, cls: type = TrainConfig, where: str = "config") -> Any:
+    """Builds and validates ``cls`` from plain data (e.g. from :func:`read_config_data`).
+
+    Raises:
+        ConfigError: unknown keys, wrong types or invalid values.
+    """
     config = _build(cls, data, prefix="", where=where)
     if hasattr(config, "validate"):
         config.validate()
     return config
 
 
+def load_config(path: Optional[str | os.PathLike] = None, overrides: Optional[list[str]] = None,
+                cls: type = TrainConfig) -> Any:
+    """Loads a config: dataclass defaults, then the YAML file, then ``key=value`` overrides.
+
+    Args:
+        path: YAML file, or None for the defaults alone.
+        overrides: ``["steps=100", "optimizer.learning_rate=2e-5"]``; values are parsed as YAML.
+        cls: the dataclass to build.
+
+    Returns:
+        A validated config instance.
+
+    Raises:
+        ConfigError: unreadable YAML, unknown keys, wrong types or invalid values.
+    """
+    data, where = read_config_data(path, overrides)
+    return build_config(data, cls, where)
+
+
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def _parse_override(raw: str) -> Any:
+def parse_override(raw: str) -> Any:
+    """The value of a ``--set key=value``: YAML, or the text itself if it is not YAML."""
     try:
         return yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         return raw
 
 
-def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    """Sets ``data["a"]["b"] = value`` for ``"a.b"``, creating sections as needed."""
     parts = dotted.split(".")
     node = data
     for part in parts[:-1]:
@@ -432,6 +462,9 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
 
 def _unknown_key_message(key: str, known: list[str], prefix: str, where: str) -> str:
     message = f"{where}: unknown config key '{prefix}{key}'"
+    if prefix + key == "tune":
+        return message + ("; the tune: section is read by `ct tune` (train its result, "
+                          "OUTPUT_DIR/best_config.yaml, with ct train)")
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         message += f"; did you mean '{prefix}{close[0]}'?"

@@ -38,6 +38,10 @@ class HubError(CTError):
     """A bad hub repo name or a missing token (exit 2), or a failed upload (exit 1)."""
 
 
+class SearchError(CTError):
+    """A hyperparameter search (``ct tune``) that cannot go on or produced no finished trial."""
+
+
 class NonFiniteLossError(CTError):
     """Training stopped on a NaN or infinite loss or gradient (``on_nonfinite: stop``)."""
 

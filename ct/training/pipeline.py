@@ -38,7 +38,8 @@ from ct.config import TrainConfig, config_to_dict
 from ct.distribute import is_chief
 from ct.errors import OutputDirError
 from ct.export.save import add_model_card
-from ct.training.run_dir import CONFIG_FILE, SUMMARY_FILE, config_differences
+from ct.training.run_dir import (CONFIG_FILE, SUMMARY_FILE, config_differences,
+                                 run_finished)
 from ct.training.stages import STAGES
 from ct.training.trainer import CTTrainer
 
@@ -91,8 +92,8 @@ class TrainingPipeline:
         # The first stage to train checks its model, tokenizer and strategy now (later
         # stages start from a model that does not exist yet).
         self.next_trainer: Optional[CTTrainer] = None
-        pending = [i for i, folder in enumerate(self.folders) if not _finished(folder)]
-        if pending and (pending[0] == 0 or _finished(self.folders[pending[0] - 1])):
+        pending = [i for i, folder in enumerate(self.folders) if not run_finished(folder)]
+        if pending and (pending[0] == 0 or run_finished(self.folders[pending[0] - 1])):
             index = pending[0]
             self.next_trainer = CTTrainer(self.stage_configs[index], self.folders[index],
                                           stage=self.stages[index])
@@ -135,7 +136,7 @@ class TrainingPipeline:
         summaries = []
         for index, (stage, stage_config, folder) in enumerate(
                 zip(self.stages, self.stage_configs, self.folders), start=1):
-            if _finished(folder):
+            if run_finished(folder):
                 logger.info("stage %d (%s) already finished in %s", index, stage.name, folder)
                 summaries.append(json.loads((folder / SUMMARY_FILE).read_text()))
                 continue
@@ -165,12 +166,6 @@ class TrainingPipeline:
         if self.is_chief:
             _write_json(self.run_dir / SUMMARY_FILE, summary)
         return summary
-
-
-def _finished(folder: Path) -> bool:
-    """True if ``folder`` holds a stage that finished (its ``summary.json`` says so)."""
-    done = folder / SUMMARY_FILE
-    return done.exists() and json.loads(done.read_text()).get("status") == "finished"
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -58,6 +58,12 @@ def inspect_output_dir(output_dir: Path, config: dict, resume: Optional[bool]) -
     return True
 
 
+def run_finished(run_dir: Path) -> bool:
+    """True if ``run_dir`` holds a finished run or stage (its ``summary.json`` says so)."""
+    done = Path(run_dir) / SUMMARY_FILE
+    return done.exists() and json.loads(done.read_text()).get("status") == "finished"
+
+
 def config_differences(saved: dict, current: dict, prefix: str = "") -> list[str]:
     """``["steps: 100 -> 200", ...]`` for keys whose values differ (output_dir ignored)."""
     differences = []

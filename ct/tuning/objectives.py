@@ -1,0 +1,81 @@
+"""What a search optimises: a figure every ``ct train`` run writes to its ``summary.json``.
+
+=================  =========  ==========================================================
+objective          direction  value (of the last stage, for a pipeline)
+=================  =========  ==========================================================
+``stsb_dev``       max        STS-B dev Spearman x100 of the kept model (needs ``sts_dev``)
+``final_loss``     min        mean training loss over the last logged steps
+``pairs_per_s``    max        training throughput, pairs per second
+``tokens_per_s``   max        training throughput, tokens per second
+=================  =========  ==========================================================
+
+Example:
+    >>> objective = get_objective("stsb_dev", load_config("configs/ct_paper.yaml"))
+    >>> objective.direction
+    'max'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from pathlib import Path
+from typing import Optional
+
+from ct.config import TrainConfig
+from ct.errors import ConfigError
+from ct.training.run_dir import SUMMARY_FILE
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """A figure of a finished run and whether a search maximises or minimises it."""
+
+    name: str
+    direction: str
+    description: str
+
+    def read(self, run_dir: str | Path) -> Optional[float]:
+        """The figure of the finished run in ``run_dir`` (None if the run did not log it)."""
+        summary = last_stage_summary(run_dir)
+        if self.name == "stsb_dev":
+            return (summary.get("kept") or {}).get("stsb_dev_spearman")
+        return summary.get(self.name)
+
+
+OBJECTIVES = {
+    "stsb_dev": Objective("stsb_dev", "max", "STS-B dev Spearman x100 of the kept model"),
+    "final_loss": Objective("final_loss", "min", "mean training loss of the last logged steps"),
+    "pairs_per_s": Objective("pairs_per_s", "max", "training pairs per second"),
+    "tokens_per_s": Objective("tokens_per_s", "max", "training tokens per second"),
+}
+
+
+def get_objective(name: str, config: TrainConfig) -> Objective:
+    """The objective called ``name``, checked against what runs of ``config`` log.
+
+    Raises:
+        ConfigError: an unknown objective (with a suggestion), or ``stsb_dev`` without an
+            STS-B dev set to evaluate on.
+    """
+    if name not in OBJECTIVES:
+        close = difflib.get_close_matches(name, list(OBJECTIVES), n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"tune.objective '{name}' is not a figure ct runs log; {hint}"
+                          f"choose one of {', '.join(OBJECTIVES)}")
+    if name == "stsb_dev" and not config.sts_dev:
+        raise ConfigError("tune.objective stsb_dev needs STS-B dev evaluation, but sts_dev is "
+                          "null; set sts_dev or choose tune.objective: final_loss")
+    return OBJECTIVES[name]
+
+
+def last_stage_summary(run_dir: str | Path) -> dict:
+    """The ``summary.json`` of a finished run, or of its last stage for a pipeline."""
+    summary = json.loads((Path(run_dir) / SUMMARY_FILE).read_text())
+    stages = summary.get("stages") or []
+    if len(stages) > 1:
+        # the stage folders sit in the run folder (the recorded path may be relative)
+        stage_dir = Path(run_dir) / Path(stages[-1]["folder"]).name
+        return json.loads((stage_dir / SUMMARY_FILE).read_text())
+    return summary
