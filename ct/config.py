@@ -343,6 +343,26 @@ def config_to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
 
 
+def with_defaults(data: dict, cls: type = None) -> dict:
+    """``data`` (a saved config) with every option it lacks set to its default.
+
+    A run or search saved by an older ct has no entry for options added since; their defaults
+    keep the old behaviour, so comparing a saved config with today's goes through this.
+    """
+    defaults = config_to_dict((cls or TrainConfig)())
+    return _merge_missing(data, defaults)
+
+
+def _merge_missing(data: dict, defaults: dict) -> dict:
+    merged = dict(data)
+    for key, default in defaults.items():
+        if key not in merged:
+            merged[key] = default
+        elif isinstance(merged[key], dict) and isinstance(default, dict):
+            merged[key] = _merge_missing(merged[key], default)
+    return merged
+
+
 def config_from_dict(cls: type, data: dict, *, where: str = "config", prefix: str = "") -> Any:
     """Builds dataclass ``cls`` from ``data``, checking keys and types recursively (ranges and
     cross-field rules are ``validate()``'s job). ``prefix`` names the section in messages."""

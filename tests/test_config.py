@@ -62,3 +62,17 @@ def test_bad_files(tmp_path):
 def test_ct_ibn_batches_need_no_negative_groups():
     config = load_config(PAPER, ["objective=ct_ibn", "batch_size=12"])
     assert config.positives_per_batch == 12  # every sentence is a positive pair
+
+
+def test_saved_config_from_an_older_version_gets_the_new_defaults():
+    """A run saved before an option existed resumes: the option's default is what it used."""
+    from ct.config import config_to_dict, with_defaults
+    from ct.training.run_dir import config_differences
+
+    current = config_to_dict(load_config(PAPER))
+    saved = {k: v for k, v in current.items() if k not in ("objective", "align")}
+    saved["optimizer"] = {k: v for k, v in current["optimizer"].items() if k != "clipnorm"}
+    assert config_differences(saved, current)
+    assert config_differences(with_defaults(saved), current) == []
+    changed = config_to_dict(load_config(PAPER, ["objective=ct_ibn"]))
+    assert config_differences(with_defaults(saved), changed) == ["objective: 'ct' -> 'ct_ibn'"]

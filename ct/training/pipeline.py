@@ -34,7 +34,7 @@ from typing import Optional
 
 import yaml
 
-from ct.config import TrainConfig, config_to_dict
+from ct.config import TrainConfig, config_to_dict, with_defaults
 from ct.distribute import is_chief
 from ct.errors import OutputDirError
 from ct.export.save import add_model_card
@@ -112,7 +112,7 @@ class TrainingPipeline:
         if resume is False:
             raise OutputDirError(f"output directory {run_dir} already holds a started run; "
                                  "choose another --output-dir")
-        saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text()) or {}
+        saved = with_defaults(yaml.safe_load((run_dir / CONFIG_FILE).read_text()) or {})
         differences = config_differences(saved, config_to_dict(self.config))
         if differences:
             raise OutputDirError(

@@ -11,6 +11,7 @@ from typing import Optional
 
 import yaml
 
+from ct.config import with_defaults
 from ct.errors import OutputDirError
 from ct.training.metrics_log import METRICS_FILE
 
@@ -47,7 +48,7 @@ def inspect_output_dir(output_dir: Path, config: dict, resume: Optional[bool]) -
     if resume is False:
         raise OutputDirError(f"output directory {output_dir} already holds a started run "
                              f"({METRICS_FILE}); choose another --output-dir")
-    saved = yaml.safe_load((output_dir / CONFIG_FILE).read_text()) or {}
+    saved = with_defaults(yaml.safe_load((output_dir / CONFIG_FILE).read_text()) or {})
     differences = config_differences(saved, config)
     if differences:
         raise OutputDirError(

@@ -53,7 +53,8 @@ import yaml
 from ct._keras import keras  # noqa: I001  (first: tf-keras for TensorFlow, before keras_tuner)
 import keras_tuner
 
-from ct.config import TrainConfig, build_config, config_from_dict, config_to_dict
+from ct.config import (TrainConfig, build_config, config_from_dict, config_to_dict,
+                       with_defaults)
 from ct.errors import ConfigError, CTError, OutputDirError, RunInterrupted, SearchError
 from ct.training.pipeline import TrainingPipeline
 from ct.training.run_dir import config_differences, run_finished
@@ -182,6 +183,8 @@ class HyperparameterSearch:
         record = out / SEARCH_FILE
         if record.exists():
             saved = yaml.safe_load(record.read_text()) or {}
+            if isinstance(saved.get("train"), dict):  # options added since keep defaults
+                saved["train"] = with_defaults(saved["train"])
             differences = config_differences(saved, self._record())
             if differences:
                 raise OutputDirError(
