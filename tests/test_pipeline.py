@@ -161,7 +161,7 @@ def _bad_nli_file(tmp_path):
 
 BAD_PIPELINES = [
     ("unknown stage", lambda t: ["--set", "stages=[ct, stbs]"],
-     "unknown stage 'stbs' in stages; known stages: ct, nli, stsb (did you mean 'stsb'?)"),
+     "unknown stage 'stbs' in stages; known stages: ct, nli, stsb, align (did you mean 'stsb'?)"),
     ("stage twice", lambda t: ["--set", "stages=[ct, ct]"], "names a stage twice"),
     ("stage without data", lambda t: ["--set", "stages=[nli, ct]"],
      "stage 'nli' has no training data"),
