@@ -203,12 +203,10 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_encoder(args: argparse.Namespace):
-    from ct.errors import ConfigError
+    from ct.data.templates import check_template
     from ct.modeling.encoder import SentenceEncoder
 
-    if args.template is not None and "{}" not in args.template:
-        raise ConfigError(f"--template must contain {{}} where the sentence goes, got "
-                          f"{args.template!r}")
+    check_template(args.template, "--template")
     return SentenceEncoder.from_pretrained(args.model, pooling=args.pooling,
                                            max_length=args.max_length, template=args.template)
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, Optional
 
 import yaml
 
+from ct.data.templates import check_template
 from ct.errors import ConfigError
 
 
@@ -314,9 +315,7 @@ class TrainConfig:
         if bool(align.teacher) == bool(align.targets):
             raise ConfigError("stage 'align' needs exactly one source of target vectors: "
                               "align.teacher (a model) or align.targets (a .npy/.npz file)")
-        if align.template is not None and "{}" not in align.template:
-            raise ConfigError(f"align.template must contain {{}} where the sentence goes, got "
-                              f"{align.template!r}")
+        check_template(align.template, "align.template")
         if align.scale <= 0:
             raise ConfigError(f"align.scale must be > 0, got {align.scale}")
         _positive(align, "teacher_batch_size", prefix="align.")

@@ -14,11 +14,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from ct._keras import keras, tf
-import math
-
 from ct.losses.contrastive_tension import (contrastive_tension_logits, contrastive_tension_loss,
                                            split_positive_negative)
 from ct.losses.contrastive_tension_ibn import contrastive_tension_ibn_loss, in_batch_accuracy

@@ -22,6 +22,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ct._keras import keras, tf
+from ct.data.templates import fill_template
 from ct.modeling.loading import load_backbone, load_tokenizer, resolve_model_dir
 from ct.modeling.pooling import get_pooling
 
@@ -120,9 +121,7 @@ class SentenceEncoder(keras.layers.Layer):
 
     def apply_template(self, texts: Sequence[str]) -> list[str]:
         """``texts`` with the prompt template filled in (unchanged without a template)."""
-        if not self.template:
-            return list(texts)
-        return [self.template.replace("{}", text) for text in texts]
+        return fill_template(self.template, texts)
 
     # ------------------------------------------------------------------ Python side
     def tokenize(self, texts: Sequence[str], padding: str | bool = "longest") -> dict:

@@ -288,6 +288,7 @@ class AlignStage(SupervisedStage):
 
     def load_examples(self) -> None:
         from ct.data.align_data import load_target_vectors, read_align_examples
+        from ct.data.templates import fill_template
         from ct.modeling.loading import embedding_dim_of, load_tokenizer
 
         section = self.section
@@ -304,9 +305,7 @@ class AlignStage(SupervisedStage):
             raise ConfigError(
                 f"align: the student's embeddings have {student_dim} dimensions and the targets "
                 f"{self.target_dim}; set align.projection to auto or linear to learn a map")
-        template = section.template
-        texts = [template.replace("{}", t) for t in self.examples.texts] if template \
-            else self.examples.texts
+        texts = fill_template(section.template, self.examples.texts)
         self.columns = (np.asarray(texts, dtype=object),)
         self.labels = self.examples.rows
         self.data = {"sources": self.examples.sources, "lines": self.examples.num_lines,
