@@ -153,3 +153,33 @@ def test_bad_align_input_is_one_line(tmp_path, capsys, tiny_bert_dir, align_file
         args += ["--set", item]
     _one_line_error(capsys, main(args), message)
     assert not (tmp_path / "out" / "metrics.jsonl").exists()
+
+
+def test_ct_then_align_on_npz_targets_with_contrastive_loss(tmp_path, train_overrides,
+                                                            align_files):
+    """A pipeline [ct, align]: the align stage starts from CT's kept model (which does not exist
+    when the pipeline is checked), reads a named .npz array, adds a projection even for equal
+    sizes (projection: linear) and trains the contrastive loss."""
+    from ct.training.pipeline import TrainingPipeline
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "targets.npz", other=np.zeros((3, 2)),
+             clip=rng.normal(size=(96, 32)).astype(np.float32))
+    overrides = [*train_overrides, "stages=[ct, align]", "checkpoint_every=0",
+                 f"align.train={align_files / 'train.txt'}",
+                 f"align.targets={tmp_path / 'targets.npz'}", "align.targets_key=clip",
+                 "align.loss=contrastive", "align.projection=linear", "align.batch_size=16",
+                 "align.optimizer.learning_rate=1e-3"]
+    summary = TrainingPipeline(load_config(PAPER, overrides), tmp_path / "run").run()
+    ct_row, align_row = summary["stages"]
+    assert align_row["start_model"] == ct_row["final_model"] and align_row["steps"] == 6
+    student = SentenceEncoder.from_pretrained(str(tmp_path / "run" / "final"))
+    assert student.projection is not None and student.embedding_dim == 32
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "run" / "stage-2-align" /
+              "metrics.jsonl").read_text().splitlines() if '"loss"' in line]
+    assert len(losses) == 6 and all(np.isfinite(losses))
+    # An .npz with several arrays needs the key; a wrong key is named.
+    with pytest.raises(DataError, match="holds 2 arrays \\(other, clip\\)"):
+        AlignStage(load_config(PAPER, [*overrides, "stages=[align]", "align.targets_key=null"]))
+    with pytest.raises(DataError, match="has no array 'text'"):
+        AlignStage(load_config(PAPER, [*overrides, "stages=[align]", "align.targets_key=text"]))

@@ -129,3 +129,11 @@ def test_ct_ibn_needs_dropout_for_two_distinct_models(tiny_bert_dir, corpus_sent
         assert largest > 1e-4
     else:
         assert largest < 1e-6  # equal up to float rounding
+
+
+def test_ct_ibn_fixed_scale_is_not_trained(tiny_bert_dir):
+    model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir), objective="ct_ibn",
+                                                    ibn_scale=5.0, ibn_learn_scale=False)
+    assert not model.log_scale.trainable
+    assert model.log_scale.ref() not in {v.ref() for v in model.trainable_variables}
+    np.testing.assert_allclose(np.exp(model.log_scale.numpy()), 5.0, rtol=1e-6)
