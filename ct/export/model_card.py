@@ -6,7 +6,7 @@ after each stage), and how to load it from ``sentence-transformers``, PyTorch ``
 TF ``transformers`` and ``ct``. The YAML header is what the Hugging Face hub reads.
 
 Example:
-    >>> card = build_model_card(read_training_record("runs/ct/final"), "me/my-ct-model")
+    >>> write_model_card("runs/ct/final", read_training_record("runs/ct/final"), "me/my-model")
 """
 
 from __future__ import annotations
@@ -146,22 +146,21 @@ embeddings = encoder.encode(["A man is playing a guitar."])
 {extra}"""
 
 
-def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "mean",
-                     max_length: int = 75, encoder_settings: Optional[dict] = None) -> str:
+def build_model_card(record: Optional[dict], model_id: str,
+                     encoder_settings: Optional[dict] = None) -> str:
     """Returns the model card's Markdown.
 
     Args:
         record: the training record (``ct_training.json``), or None for a model exported
             without a ``ct`` training run.
         model_id: what users pass to ``from_pretrained`` (a hub repo id or a folder).
-        pooling: the pooling the model was trained with (used if ``record`` is None).
-        max_length: its truncation length (used if ``record`` is None).
-        encoder_settings: the folder's ``ct_encoder.json`` (projection, template).
+        encoder_settings: the folder's ``ct_encoder.json``: how the model encodes (pooling,
+            max length, projection, template).
     """
     record = record or {}
     settings = encoder_settings or {}
-    pooling = record.get("pooling") or pooling
-    max_length = record.get("max_length") or max_length
+    pooling = settings.get("pooling") or record.get("pooling") or "mean"
+    max_length = settings.get("max_length") or record.get("max_length") or 75
     base_name, base_hub_id = _base_model(record.get("base_model"))
     stages = record.get("stages", [])
     header = ["---", "library_name: sentence-transformers", "pipeline_tag: sentence-similarity",
@@ -225,13 +224,13 @@ def build_model_card(record: Optional[dict], model_id: str, *, pooling: str = "m
     return "\n".join(lines)
 
 
-def write_model_card(directory: str | Path, record: Optional[dict], model_id: Optional[str] = None,
-                     *, pooling: str = "mean", max_length: int = 75) -> Path:
-    """Writes ``README.md`` into ``directory``; ``model_id`` defaults to the folder's path."""
+def write_model_card(directory: str | Path, record: Optional[dict],
+                     model_id: Optional[str] = None) -> Path:
+    """Writes ``README.md`` into a saved model folder (read for its ``ct_encoder.json``);
+    ``model_id`` defaults to the folder's path."""
     directory = Path(directory)
     settings_file = directory / "ct_encoder.json"
     settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
     path = directory / MODEL_CARD
-    path.write_text(build_model_card(record, model_id or str(directory), pooling=pooling,
-                                     max_length=max_length, encoder_settings=settings))
+    path.write_text(build_model_card(record, model_id or str(directory), settings))
     return path

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -27,8 +26,6 @@ from ct.export.model_card import MODEL_CARD, write_model_card
 from ct.export.training_record import (read_training_record, training_record,
                                        write_training_record)
 from ct.resources import is_bundled
-
-logger = logging.getLogger(__name__)
 
 # What a complete export holds (besides the tokenizer files and 1_Pooling/).
 EXPORT_FILES = ("config.json", "tf_model.h5", "model.safetensors", "modules.json",
@@ -126,8 +123,7 @@ def write_export(encoder, directory: Path, record: Optional[dict],
     encoder.save(directory)
     if record is not None:
         write_training_record(directory, record)
-    write_model_card(directory, record, model_id or str(directory), pooling=encoder.pooling,
-                     max_length=encoder.max_length)
+    write_model_card(directory, record, model_id)
     return directory
 
 
