@@ -183,3 +183,10 @@ def test_ct_then_align_on_npz_targets_with_contrastive_loss(tmp_path, train_over
         AlignStage(load_config(PAPER, [*overrides, "stages=[align]", "align.targets_key=null"]))
     with pytest.raises(DataError, match="has no array 'text'"):
         AlignStage(load_config(PAPER, [*overrides, "stages=[align]", "align.targets_key=text"]))
+
+
+def test_template_without_a_slot_is_refused_by_encode(tmp_path, capsys, tiny_bert_dir):
+    (tmp_path / "s.txt").write_text("a sentence\n")
+    status = main(["encode", str(tiny_bert_dir), "--input", str(tmp_path / "s.txt"),
+                   "--output", str(tmp_path / "v.npy"), "--template", "no slot"])
+    _one_line_error(capsys, status, "--template must contain {}")
