@@ -10,7 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402
 
-from helpers import save_tiny_model, shared_data_dir, wiki_sentences  # noqa: E402
+from helpers import STSB_DIR, save_tiny_model, wiki_sentences  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +32,8 @@ def corpus_file(tmp_path_factory, corpus_sentences):
 
 @pytest.fixture(scope="session")
 def small_sts_file(tmp_path_factory):
-    """The first 60 pairs of the shared STS-B dev set: fast evaluation for tiny models."""
-    lines = (shared_data_dir() / "stsbenchmark" / "sts-dev.csv").read_text().splitlines()
+    """The first 60 pairs of the bundled STS-B dev set: fast evaluation for tiny models."""
+    lines = (STSB_DIR / "sts-dev.csv").read_text().splitlines()
     path = tmp_path_factory.mktemp("sts") / "sts-dev-small.csv"
     path.write_text("\n".join(lines[:60]) + "\n")
     return path
@@ -41,8 +41,8 @@ def small_sts_file(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_stsb_train(tmp_path_factory):
-    """64 pairs of the shared STS-B train set: 4 batches of 16 for the STS-B stage."""
-    lines = (shared_data_dir() / "stsbenchmark" / "sts-train.csv").read_text().splitlines()
+    """64 pairs of the bundled STS-B train set: 4 batches of 16 for the STS-B stage."""
+    lines = (STSB_DIR / "sts-train.csv").read_text().splitlines()
     path = tmp_path_factory.mktemp("stsb") / "sts-train-small.csv"
     path.write_text("\n".join(lines[:64]) + "\n")
     return path

@@ -1,4 +1,7 @@
-"""Test helpers: tiny random models saved as real checkpoints, and the shared data locator."""
+"""Test helpers: tiny random models saved as real checkpoints, and the test data locations.
+
+Tests read only what the repository holds: the data bundled in ``ct/resources`` and the small
+fixtures in ``tests/data`` (a user's clone has nothing beside it)."""
 
 from __future__ import annotations
 
@@ -13,12 +16,10 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 ROBERTA_SPECIAL_TOKENS = ["[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]"]
 
 
-def shared_data_dir() -> Path:
-    """``../shared/data`` beside the checkout, or ``$CT_SHARED_DATA``: found here only."""
-    path = Path(os.environ.get("CT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-    if not path.is_dir():
-        raise FileNotFoundError(f"shared data not found at {path}; set CT_SHARED_DATA")
-    return path
+TEST_DATA = REPO_ROOT / "tests" / "data"  # small fixtures (an SNLI sample)
+RESOURCES = REPO_ROOT / "ct" / "resources"  # the bundled STS-B files and Wikipedia sample
+STSB_DIR = RESOURCES / "stsbenchmark"
+WIKI_SENTENCES = RESOURCES / "corpus" / "wiki_sentences.txt"
 
 
 def build_vocab(texts, size: int = 600, specials=SPECIAL_TOKENS) -> list[str]:
@@ -77,8 +78,8 @@ def save_tiny_model(directory: Path, architecture: str = "bert", texts=None, see
 
 
 def wiki_sentences(limit: int = 400) -> list[str]:
-    """The first ``limit`` non-empty sentences of the shared Wikipedia corpus."""
-    lines = (shared_data_dir() / "corpus" / "wiki_sentences.txt").read_text().splitlines()
+    """The first ``limit`` non-empty sentences of the bundled Wikipedia sample."""
+    lines = WIKI_SENTENCES.read_text().splitlines()
     return [line.strip() for line in lines if line.strip()][:limit]
 
 

@@ -5,16 +5,16 @@ import pytest
 
 from ct.data.nli import NLI_LABELS, NLIPairs, nli_triplets, read_nli_file, read_nli_files
 from ct.errors import DataError
-from helpers import shared_data_dir
+from helpers import TEST_DATA
 
-SNLI_FILES = ["snli_1.0_dev.jsonl", "snli_1.0_test.jsonl"]
+SNLI_FILES = ["snli_1.0_dev_sample.jsonl", "snli_1.0_test_sample.jsonl"]  # tests/data
 SNLI_TXT_HEADER = ["gold_label", "sentence1_binary_parse", "sentence2_binary_parse",
                    "sentence1_parse", "sentence2_parse", "sentence1", "sentence2", "captionID",
                    "pairID", "label1", "label2", "label3", "label4", "label5"]
 
 
 def snli_path(name):
-    return shared_data_dir() / "nli" / name
+    return TEST_DATA / name
 
 
 def snli_records(name):
@@ -54,7 +54,7 @@ def test_snli_sample_counts_match_an_independent_count(name):
 
 
 def test_snli_txt_layout_parses_like_the_jsonl(tmp_path):
-    records = snli_records("snli_1.0_dev.jsonl")
+    records = snli_records("snli_1.0_dev_sample.jsonl")
     # Quotes inside sentences, one opening a field: csv quoting would drop them (QUOTE_NONE).
     records.append({"gold_label": "contradiction", "sentence1": 'A sign reads "open" all day.',
                     "sentence2": '"Closed" sign hangs there.', "captionID": "x",
@@ -200,7 +200,7 @@ def test_no_triplet_possible_is_an_error():
 
 
 def test_triplets_on_the_snli_sample_agree_with_the_source_labels():
-    name = "snli_1.0_dev.jsonl"
+    name = "snli_1.0_dev_sample.jsonl"
     labels = collections.defaultdict(set)
     for record in snli_records(name):
         labels[(record["sentence1"].strip(), record["sentence2"].strip())].add(

@@ -11,10 +11,10 @@ from ct.errors import RunInterrupted
 from ct.modeling.encoder import SentenceEncoder
 from ct.training import trainer as trainer_module
 from ct.training.pipeline import TrainingPipeline
-from helpers import REPO_ROOT, shared_data_dir
+from helpers import REPO_ROOT, TEST_DATA
 
 CT_STSB = REPO_ROOT / "configs" / "ct_stsb.yaml"
-SNLI = shared_data_dir() / "nli" / "snli_1.0_dev.jsonl"
+SNLI = TEST_DATA / "snli_1.0_dev_sample.jsonl"
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_three_stages_pass_each_kept_model_to_the_next(tmp_path, monkeypatch,
     for name, row in zip(("nli", "ct", "stsb"), rows):
         assert f"| {row['stage']}. {name} | {row['stsb_dev_before']:.2f} | " \
                f"{row['stsb_dev_after']:.2f} |" in card
-    assert "snli_1.0_dev.jsonl (1,273 pairs)" in card
+    assert "snli_1.0_dev_sample.jsonl (296 pairs)" in card
 
 
 def test_interrupted_pipeline_resumes_without_rerunning_finished_stages(

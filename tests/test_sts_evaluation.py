@@ -5,7 +5,7 @@ from scipy import stats
 from ct.data.sts import read_sts_benchmark
 from ct.errors import DataError
 from ct.evaluation.sts import STSEvaluator, cosine_scores
-from helpers import shared_data_dir
+from helpers import STSB_DIR
 
 
 class LookupEncoder:
@@ -35,13 +35,13 @@ def test_spearman_of_cosine_against_gold():
     assert result["primary_metric"] == "spearman" and result["num_pairs"] == 8
 
 
-def test_reads_shared_stsb_dev_and_bundled_copy():
-    shared = read_sts_benchmark(str(shared_data_dir() / "stsbenchmark" / "sts-dev.csv"))
+def test_reads_the_bundled_stsb_files_by_path_and_by_name():
+    by_path = read_sts_benchmark(str(STSB_DIR / "sts-dev.csv"))
     bundled = read_sts_benchmark("bundled:stsb-dev")
-    assert len(shared) == len(bundled) == 1500
-    assert shared.scores[0] == 5.0 and shared.sentences_1[0] == "A man with a hard hat is dancing."
-    assert len(read_sts_benchmark(str(shared_data_dir() / "stsbenchmark" / "sts-train.csv"))) \
-        == 5749
+    assert len(by_path) == len(bundled) == 1500
+    assert by_path.scores[0] == 5.0 and by_path.sentences_1[0] == \
+        "A man with a hard hat is dancing."
+    assert len(read_sts_benchmark("bundled:stsb-train")) == 5749
 
 
 def test_malformed_sts_lines_are_named(tmp_path):
