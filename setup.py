@@ -1,10 +1,16 @@
 """Package setup for ct. Pinned versions for a reproducible environment: requirements.txt."""
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"',
+                    Path(__file__).with_name("ct").joinpath("version.py").read_text()).group(1)
 
 setup(
     name="ct",
-    version="0.1.0",
+    version=VERSION,
     description="Contrastive Tension (Carlsson et al., ICLR 2021) sentence-encoder training "
                 "for TensorFlow 2 and Hugging Face models",
     long_description=open("README.md", encoding="utf-8").read(),

@@ -9,7 +9,7 @@ The public API:
     >>> vectors = encoder.encode(["A sentence.", "Another one."])
 """
 
-__version__ = "0.1.0"
+from ct.version import __version__  # noqa: E402,F401
 
 _EXPORTS = {
     "TrainConfig": "ct.config",

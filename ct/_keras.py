@@ -7,9 +7,11 @@ Keras 3 as ``tf.keras``. Mixing the two breaks models in subtle ways, so every m
 
 import os
 
-# Must be set before TensorFlow and transformers are imported.
+# transformers' TF models need Keras 2: this must be set before TensorFlow and transformers
+# are imported, so it is (the one environment change importing ct makes). How much TensorFlow
+# itself logs is left to the application: the CLI and the examples quiet it through
+# ct.logging_setup.configure_logging.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402

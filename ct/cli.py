@@ -1,6 +1,8 @@
 """The ``ct`` command line. Each subcommand parses, builds a config and calls the library.
 
 User mistakes (a :class:`ct.errors.CTError`) print one line ``ct: error: ...`` and exit 2.
+Each subcommand imports what it needs when it runs (inside its function, deliberately): ``ct
+--help`` and argument errors answer without loading TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ct.errors import CTError
+from ct.logging_setup import configure_logging
 
 logger = logging.getLogger("ct")
 
@@ -77,6 +80,14 @@ examples:
 """
 
 
+SAMPLE_EPILOG = """\
+examples:
+  ct sample configs/ct_paper.yaml --steps 10 --out first-batches.jsonl
+  ct sample configs/ct_paper.yaml --set corpus=data/wiki1m.txt --steps 1 --start-step 1234 \\
+      --out step-1234.jsonl          # what step 1234 of that run trained on
+"""
+
+
 EXPORT_EPILOG = """\
 the export folder holds:
   config.json, tf_model.h5        TF transformers (4.x): TFAutoModel.from_pretrained(DIR,
@@ -115,7 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="resume the unfinished run in --output-dir from its latest "
                             "checkpoint (an unfinished run of the same config resumes "
                             "automatically; this makes a missing one an error)")
-    train.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    train.add_argument("--rebuild-corpus-index", action="store_true",
+                       help="resume even though a corpus file changed since the run started "
+                            "(its index is rebuilt; the run continues on the changed corpus)")
+    _add_quiet(train)
+
+    sample = commands.add_parser(
+        "sample", help="write the sentence pairs given training steps would train on",
+        description="Write, without loading a model, the sentences that steps START .. "
+                    "START+N-1 of `ct train CONFIG` feed to model 1 and model 2: one JSON line "
+                    "per pair with step, pair (0-based within the step), label (1: the same "
+                    "sentence to both models, 0: a negative pair), text_1 and text_2. The same "
+                    "code path as training, so these are exactly its batches.",
+        epilog=SAMPLE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sample.add_argument("config", nargs="?", help="YAML config (default: the paper's defaults)")
+    sample.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config value (repeatable)")
+    sample.add_argument("--steps", type=int, required=True, help="how many steps to write")
+    sample.add_argument("--start-step", type=int, default=1,
+                        help="the first step written, numbered as in metrics.jsonl (default 1)")
+    sample.add_argument("--out", required=True, metavar="FILE.jsonl", help="where to write")
+    _add_quiet(sample)
 
     tune = commands.add_parser(
         "tune", help="search training hyperparameters with keras-tuner",
@@ -130,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--set", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE", help="override a config value, e.g. steps=30 or "
                                                 "tune.max_trials=3 (repeatable)")
-    tune.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _add_quiet(tune)
 
     evaluate = commands.add_parser(
         "eval", help="score a model on STS benchmarks",
@@ -186,8 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--dry-run", action="store_true",
                         help="with --push-to-hub: list what would be uploaded and where; "
                              "upload nothing")
-    export.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _add_quiet(export)
     return parser
+
+
+QUIET_HELP = ("quiet: no progress (bar or lines) and only warnings and errors; without it, "
+              "long jobs show a live bar on a terminal and a plain line now and then "
+              "otherwise")
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+
+
+def _progress_mode(args: argparse.Namespace) -> str:
+    return "off" if args.quiet else "auto"
 
 
 def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
@@ -199,11 +243,11 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
                         help="prompt template: each sentence is embedded as TEXT with the "
                              "sentence in place of {} (default: the model's saved template)")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_quiet(parser)
 
 
 def _load_encoder(args: argparse.Namespace):
-    from ct.data.templates import check_template
+    from ct.templates import check_template
     from ct.modeling.encoder import SentenceEncoder
 
     check_template(args.template, "--template")
@@ -229,7 +273,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"no STS task found under {args.data_dir}")
     encoder = _load_encoder(args)
     results = evaluate_tasks(encoder, tasks, missing, batch_size=args.batch_size,
-                             avg_from=args.avg_from, show_progress=not args.quiet)
+                             avg_from=args.avg_from, show_progress=_progress_mode(args))
     results["model"] = args.model
     print(format_results_table(results))
     if args.json:
@@ -244,7 +288,7 @@ def _encode(args: argparse.Namespace) -> int:
     encoder = _load_encoder(args)
     report = encode_file(encoder, args.input, args.output, batch_size=args.batch_size,
                          normalize=args.normalize, chunk_size=args.chunk_size,
-                         show_progress=not args.quiet)
+                         show_progress=_progress_mode(args))
     print(f"encoded {report['sentences']} sentences ({report['dim']} dims) in "
           f"{report['seconds']:.1f} s ({report['sentences_per_s']:.0f} sentences/s) "
           f"-> {report['output']}")
@@ -291,16 +335,56 @@ def _export(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from ct.config import load_config
 
-    config = load_config(args.config, args.overrides)
+    overrides = args.overrides + (["corpus_changed=rebuild"] if args.rebuild_corpus_index
+                                  else [])
+    config = load_config(args.config, overrides)
     output_dir = args.output_dir or config.output_dir or time.strftime("runs/ct-%Y%m%d-%H%M%S")
     config.output_dir = str(output_dir)
 
     from ct.training.pipeline import TrainingPipeline
 
-    pipeline = TrainingPipeline(config, output_dir, resume=True if args.resume else None)
+    pipeline = TrainingPipeline(config, output_dir, resume=True if args.resume else None,
+                                progress=_progress_mode(args))
     summary = pipeline.run()
     print(format_summary(summary) if len(summary["stages"]) == 1
           else format_pipeline_summary(summary))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+    import os
+
+    from ct.config import load_config
+    from ct.errors import ConfigError
+
+    if args.steps < 1 or args.start_step < 1:
+        raise ConfigError("--steps and --start-step must be >= 1")
+    config = load_config(args.config, args.overrides)
+    if "ct" not in config.stages:
+        raise ConfigError(f"stages {config.stages} has no ct stage: ct sample shows CT batches")
+    from ct.training.stages import CTStage
+
+    stage = CTStage(dataclasses.replace(config, stages=["ct"]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    batches = stage.text_batches(start_step=args.start_step - 1).take(args.steps)
+    pairs = 0
+    with open(partial, "w", encoding="utf-8") as handle:
+        for step, (texts_1, texts_2, labels) in enumerate(batches.as_numpy_iterator(),
+                                                          start=args.start_step):
+            for pair, (text_1, text_2, label) in enumerate(zip(texts_1, texts_2, labels)):
+                handle.write(json.dumps({"step": step, "pair": pair, "label": int(label),
+                                         "text_1": text_1.decode("utf-8"),
+                                         "text_2": text_2.decode("utf-8")},
+                                        ensure_ascii=False) + "\n")
+                pairs += 1
+    os.replace(partial, out)
+    last = args.start_step + args.steps - 1
+    print(f"wrote {pairs} pairs of steps {args.start_step}..{last} ({len(stage.corpus)} "
+          f"sentences in the corpus) to {out}")
     return 0
 
 
@@ -376,16 +460,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``ct`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # ct's own messages at INFO; other libraries (TensorFlow, transformers) only warnings.
-    logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("[ct] %(message)s"))
-    logger.handlers[:] = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    configure_logging(quiet=args.quiet)
     try:
-        return {"train": _train, "tune": _tune, "eval": _eval, "encode": _encode,
-                "export": _export}[args.command](args)
+        return {"train": _train, "sample": _sample, "tune": _tune, "eval": _eval,
+                "encode": _encode, "export": _export}[args.command](args)
     except CTError as exc:
         print(f"ct: error: {exc}", file=sys.stderr)
         return exc.exit_status

@@ -27,12 +27,12 @@ import logging
 import os
 
 from ct._keras import tf
+from ct.config.schema import StrategyName, choices
 from ct.errors import ConfigError, CTError
 
 logger = logging.getLogger(__name__)
 
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu",
-              "parameter_server")
+STRATEGIES = choices(StrategyName)
 
 
 class StrategyError(CTError):

@@ -21,6 +21,7 @@ import numpy as np
 
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
+from ct.progress import Progress, as_mode
 
 OUTPUT_FORMATS = (".npy", ".jsonl")
 
@@ -49,7 +50,7 @@ def encode_file(encoder, input_path: str | Path, output_path: str | Path, batch_
         batch_size: sentences per forward pass.
         normalize: L2-normalise the vectors.
         chunk_size: lines held in memory at once.
-        show_progress: show a progress bar (sentences).
+        show_progress: show progress (sentences): True or a mode of :mod:`ct.progress`.
 
     Returns:
         ``{"sentences", "dim", "seconds", "sentences_per_s", "output"}``.
@@ -64,16 +65,15 @@ def encode_file(encoder, input_path: str | Path, output_path: str | Path, batch_
     if total == 0:
         raise DataError(f"input file {input_path} is empty")
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    from tqdm.auto import tqdm
-
-    progress = tqdm(total=total, desc="encoding", unit="sent", disable=not show_progress)
+    progress = Progress("encoding", total=total, unit="sentence", mode=as_mode(show_progress),
+                        every=max(chunk_size // 5, batch_size))
     start, written = time.perf_counter(), 0
     if output_path.suffix == ".npy":
         array = np.lib.format.open_memmap(output_path, mode="w+", dtype=np.float32,
                                           shape=(total, encoder.embedding_dim))
         for chunk in _chunks(input_path, chunk_size):
             array[written:written + len(chunk)] = encoder.encode(
-                chunk, batch_size=batch_size, normalize=normalize, on_batch=progress.update)
+                chunk, batch_size=batch_size, normalize=normalize, on_batch=progress.advance)
             written += len(chunk)
         array.flush()
         del array
@@ -81,7 +81,7 @@ def encode_file(encoder, input_path: str | Path, output_path: str | Path, batch_
         with open(output_path, "w", encoding="utf-8") as handle:
             for chunk in _chunks(input_path, chunk_size):
                 vectors = encoder.encode(chunk, batch_size=batch_size, normalize=normalize,
-                                         on_batch=progress.update)
+                                         on_batch=progress.advance)
                 for text, vector in zip(chunk, vectors):
                     handle.write(json.dumps({"text": text, "embedding": vector.tolist()}) + "\n")
                 written += len(chunk)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Corpus indexes of the tests go to a folder of their own (subprocesses inherit it).
+os.environ.setdefault("CT_CACHE_DIR", tempfile.mkdtemp(prefix="ct-test-cache-"))
 
 import pytest  # noqa: E402
 
@@ -52,6 +55,6 @@ def small_stsb_train(tmp_path_factory):
 def train_overrides(tiny_bert_dir, corpus_file, small_sts_file):
     """``--set`` values for a fast CT run on the tiny model."""
     return [f"model={tiny_bert_dir}", f"corpus={corpus_file}", f"sts_dev={small_sts_file}",
-            "steps=4", "eval_every=2", "log_every=1", "shuffle_buffer=1000",
+            "steps=4", "eval_every=2", "log_every=1", 
             "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
             "optimizer.lr_values=[]"]

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -5,7 +7,11 @@ from ct._keras import tf
 from ct.data.corpus import Corpus
 from ct.data.ct_dataset import build_ct_dataset
 from ct.data.ct_sampling import arrange_ct_batch, sentences_per_batch
+from ct.data.ct_dataset import ct_text_batches
 from ct.modeling.loading import load_tokenizer
+from helpers import REPO_ROOT
+
+PAPER = REPO_ROOT / "configs" / "ct_paper.yaml"
 
 
 def test_sentences_per_batch_paper_defaults():
@@ -34,8 +40,7 @@ def test_layout_positives_then_k_different_negatives_per_model():
 
 def _first_batches(corpus_file, tokenizer, seed, count=3):
     dataset = build_ct_dataset(Corpus.from_patterns([str(corpus_file)]), tokenizer,
-                               batch_size=16, num_negatives=7, max_length=32, seed=seed,
-                               shuffle_buffer=500)
+                               batch_size=16, num_negatives=7, max_length=32, seed=seed)
     return list(dataset.take(count).as_numpy_iterator())
 
 
@@ -60,14 +65,14 @@ def test_dataset_batches_follow_layout_and_are_seeded(corpus_file, tiny_bert_dir
 def test_start_position_resumes_the_same_stream(corpus_file, tiny_bert_dir):
     tokenizer = load_tokenizer(str(tiny_bert_dir))
     corpus = Corpus.from_patterns([str(corpus_file)])
-    full = list(build_ct_dataset(corpus, tokenizer, seed=3, shuffle_buffer=500)
+    full = list(build_ct_dataset(corpus, tokenizer, seed=3)
                 .take(3).as_numpy_iterator())
-    skipped = list(build_ct_dataset(corpus, tokenizer, seed=3, shuffle_buffer=500,
+    skipped = list(build_ct_dataset(corpus, tokenizer, seed=3,
                                     start_position=2).take(1).as_numpy_iterator())
     np.testing.assert_array_equal(full[2][0]["input_ids_2"], skipped[0][0]["input_ids_2"])
     # a variable is read when iteration starts, not when the dataset is built
     position = tf.Variable(0, dtype=tf.int64)
-    dataset = build_ct_dataset(corpus, tokenizer, seed=3, shuffle_buffer=500,
+    dataset = build_ct_dataset(corpus, tokenizer, seed=3,
                                start_position=position)
     position.assign(1)
     first = next(iter(dataset))
@@ -82,7 +87,7 @@ def _unpadded_rows(ids):
 def test_replica_split_reproduces_the_global_batch(corpus_file, tiny_bert_dir, pipelines):
     tokenizer = load_tokenizer(str(tiny_bert_dir))
     corpus = Corpus.from_patterns([str(corpus_file)])
-    common = dict(batch_size=16, num_negatives=3, seed=4, shuffle_buffer=500)
+    common = dict(batch_size=16, num_negatives=3, seed=4)
     (features, labels), = build_ct_dataset(corpus, tokenizer, **common).take(1)
     parts = []
     for pipeline in range(pipelines):
@@ -102,10 +107,105 @@ def test_ct_ibn_batches_give_both_models_the_same_distinct_sentences(corpus_file
     tokenizer = load_tokenizer(str(tiny_bert_dir))
     corpus = Corpus.from_patterns([str(corpus_file)])
     assert sentences_per_batch(12, 7, "ct_ibn") == 12
-    for features, labels in (build_ct_dataset(corpus, tokenizer, batch_size=12, seed=1,
-                                              shuffle_buffer=500, objective="ct_ibn")
+    for features, labels in (build_ct_dataset(corpus, tokenizer, batch_size=12, seed=1, objective="ct_ibn")
                              .take(2).as_numpy_iterator()):
         assert labels.tolist() == [1.0] * 12
         np.testing.assert_array_equal(features["input_ids_1"], features["input_ids_2"])
         rows = {tuple(row) for row in features["input_ids_1"]}
         assert len(rows) == 12  # distinct sentences: the other rows are true negatives
+
+
+def _drawn_ids(corpus, steps, start=0, **options):
+    """The sentence numbers of ``steps`` global batches, in stream order (texts are the line
+    numbers, so the text of a sentence is its number)."""
+    ids = []
+    for texts_1, texts_2, labels in ct_text_batches(corpus, start_position=start, **options) \
+            .take(steps).as_numpy_iterator():
+        for text_1, text_2, label in zip(texts_1, texts_2, labels):
+            ids.append(int(text_1))
+            if label == 0:
+                ids.append(int(text_2))
+    return ids
+
+
+def _numbered_corpus(tmp_path, lines, name="numbered.txt"):
+    path = tmp_path / name
+    path.write_text("".join(f"{i}\n" for i in range(lines)))
+    return Corpus.from_patterns([str(path)])
+
+
+def test_each_epoch_draws_every_sentence_exactly_once(tmp_path):
+    corpus = _numbered_corpus(tmp_path, 300)
+    ids = _drawn_ids(corpus, steps=20, seed=5)  # 20 x 30 = 600 sentences: two epochs
+    assert sorted(ids[:300]) == list(range(300)) and sorted(ids[300:]) == list(range(300))
+    assert ids[:300] != ids[300:]  # each epoch has its own order
+    assert ids[:300] != sorted(ids[:300])
+
+
+def test_sampling_is_uniform_over_a_large_corpus(tmp_path):
+    """The bias the issue found: with a shuffle buffer, the first draws of a 1M-line corpus all
+    came from its start. Here the first 3,000 draws of a 100,000-line corpus spread evenly."""
+    from scipy import stats
+
+    corpus = _numbered_corpus(tmp_path, 100_000)
+    ids = np.array(_drawn_ids(corpus, steps=100, seed=42))
+    tenths = np.histogram(ids, bins=10, range=(0, 100_000))[0]
+    assert stats.chisquare(tenths).pvalue > 0.01, tenths
+    assert (ids >= 50_000).mean() > 0.4
+
+
+def test_starting_at_a_late_step_reads_nothing_before_it(tmp_path, monkeypatch):
+    corpus = _numbered_corpus(tmp_path, 1000)
+    reads = []
+    original = Corpus.read
+    monkeypatch.setattr(Corpus, "read", lambda self, ids: reads.append(len(ids))
+                        or original(self, ids))
+    late = _drawn_ids(corpus, steps=1, start=10**9, seed=3)
+    # two reads (model 1's and model 2's sentences) per batch; tf.data reads a few ahead
+    assert len(late) == 30 and sum(reads) <= 10 * 2 * 16
+    # the same step drawn from an earlier start is the same batch
+    assert _drawn_ids(corpus, steps=2, start=10**9 - 1, seed=3)[30:] == late
+
+
+def _sampled(out):
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_ct_sample_writes_exactly_what_ct_train_trains_on(tmp_path, monkeypatch,
+                                                          train_overrides):
+    """The same config, through `ct sample` and through `ct train` (on 2 virtual replicas the
+    global batches are the same, so one device is enough here): every text the training
+    stream tokenizes for steps 1..3, model 1's column then model 2's, equals the sample."""
+    from ct.cli import main
+    from ct.data import tokenization
+
+    overrides = [*train_overrides, "steps=3", "sts_dev=null", "checkpoint_every=0"]
+    args = [arg for item in overrides for arg in ("--set", item)]
+    out = tmp_path / "sample.jsonl"
+    assert main(["sample", str(PAPER), *args, "--steps", "3", "--out", str(out)]) == 0
+    sample = _sampled(out)
+    assert [(r["step"], r["pair"]) for r in sample] == [(s, p) for s in (1, 2, 3)
+                                                        for p in range(16)]
+    assert [r["label"] for r in sample[:16]] == [1] + [0] * 7 + [1] + [0] * 7
+
+    tokenized = []
+    original = tokenization.make_pair_tokenizer
+
+    def recording(tokenizer, *args, **kwargs):
+        def record(texts, *a, **k):
+            tokenized.append(list(texts))
+            return tokenizer(texts, *a, **k)
+        return original(record, *args, **kwargs)
+
+    monkeypatch.setattr("ct.data.batching.make_pair_tokenizer", recording)
+    assert main(["train", str(PAPER), *args, "--output-dir", str(tmp_path / "run"), "-q"]) == 0
+    for step in (1, 2, 3):
+        rows = [r for r in sample if r["step"] == step]
+        assert tokenized[2 * (step - 1)] == [r["text_1"] for r in rows]
+        assert tokenized[2 * (step - 1) + 1] == [r["text_2"] for r in rows]
+
+    # --start-step gives the same steps as a longer sample from the start
+    later = tmp_path / "later.jsonl"
+    assert main(["sample", str(PAPER), *args, "--steps", "1", "--start-step", "3",
+                 "--out", str(later)]) == 0
+    assert _sampled(later) == [r for r in sample if r["step"] == 3]

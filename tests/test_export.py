@@ -8,7 +8,8 @@ import pytest
 
 from ct.cli import main
 from ct.config import load_config
-from ct.export.pytorch_weights import pytorch_state_dict
+from ct.export.hub import push_to_hub
+from ct.modeling.pytorch_layout import pytorch_state_dict
 from ct.export.save import check_export_complete
 from ct.modeling.encoder import SentenceEncoder
 from ct.training.trainer import CTTrainer
@@ -21,7 +22,7 @@ PAPER = REPO_ROOT / "configs" / "ct_paper.yaml"
 def finished_run(tmp_path_factory, tiny_bert_dir, corpus_file, small_sts_file):
     run = tmp_path_factory.mktemp("export") / "run"
     overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", f"sts_dev={small_sts_file}",
-                 "steps=4", "eval_every=2", "log_every=1", "shuffle_buffer=1000",
+                 "steps=4", "eval_every=2", "log_every=1", 
                  "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
                  "optimizer.lr_values=[]", "checkpoint_every=0"]
     summary = CTTrainer(load_config(PAPER, overrides), run).train()
@@ -232,7 +233,7 @@ def test_exporting_a_folder_that_is_not_a_model(tmp_path, capsys):
 def test_encoder_push_to_hub(tmp_path, finished_run, fake_hub):
     run, summary = finished_run
     encoder = SentenceEncoder.from_pretrained(str(run / "final"))
-    url = encoder.push_to_hub("me/api-push", token="t", private=True)
+    url = push_to_hub(encoder, "me/api-push", token="t", private=True)
     assert url.endswith("/commit/abc123")
     create, upload = fake_hub.calls
     assert create[2]["private"] is True and upload[1] == "me/api-push"

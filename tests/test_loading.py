@@ -5,7 +5,7 @@ import pytest
 
 from ct._keras import tf
 from ct.errors import ModelLoadError
-from ct.export.pytorch_weights import save_safetensors
+from ct.modeling.pytorch_layout import save_safetensors
 from ct.modeling.loading import load_backbone, load_tokenizer, resolve_model_dir
 from helpers import save_tiny_model
 

@@ -72,7 +72,7 @@ def test_three_stages_pass_each_kept_model_to_the_next(tmp_path, monkeypatch,
         assert stage_summary["status"] == "finished" and stage_summary["stage"] == row["name"]
         assert (folder / "curves.png").exists() and (folder / "final" / "tf_model.h5").exists()
     nli = json.loads((folders[0] / "summary.json").read_text())
-    assert nli["data"]["skipped_no_gold_label"] == 16 and nli["data"]["pairs"] == 1273
+    assert nli["data"]["skipped_no_gold_label"] == 4 and nli["data"]["pairs"] == 296
     assert "accuracy" in (folders[0] / "metrics.jsonl").read_text()
     assert (run / "final" / "tf_model.h5").read_bytes() == \
         (folders[2] / "final" / "tf_model.h5").read_bytes()
@@ -127,7 +127,7 @@ def test_in_batch_negatives_nli_stage_trains(tmp_path, train_overrides):
                  "nli.optimizer.learning_rate=1e-3"]
     summary = TrainingPipeline(load_config(CT_STSB, overrides), tmp_path / "run").run()
     assert summary["stage"] == "nli" and summary["steps"] == 3
-    assert summary["data"]["triplets"] > 100 and summary["final_loss"] > 0
+    assert summary["data"]["triplets"] > 50 and summary["final_loss"] > 0
     assert len(summary["stages"]) == 1 and (tmp_path / "run" / "final").exists()
 
 

@@ -39,7 +39,7 @@ def _checkpoint_tensors(run_dir):
 @pytest.fixture
 def reliable_overrides(tiny_bert_dir, corpus_file):
     return [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null", "keep=last",
-            "steps=60", "log_every=1", "checkpoint_every=5", "shuffle_buffer=1000",
+            "steps=60", "log_every=1", "checkpoint_every=5", 
             "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[20, 40]",
             "optimizer.lr_values=[5e-4, 2e-4]"]
 
@@ -97,15 +97,14 @@ def test_checkpoint_write_failing_midway_keeps_the_previous_one(tmp_path, tiny_b
                                                                 monkeypatch):
     model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir))
     model.compile(optimizer=_sgd())
-    position = tf.Variable(0, dtype=tf.int64)
-    checkpointer = RunCheckpointer(tmp_path / "checkpoints", model, position, keep_last=2)
-    position.assign(7)
+    checkpointer = RunCheckpointer(tmp_path / "checkpoints", model, keep_last=2)
+    model.update_guard.steps.assign(7)
     checkpointer.save(7, {"note": "good"})
     good = [v.numpy().copy() for v in model.variables]
 
     for v in model.variables:
         v.assign(tf.zeros_like(v))
-    position.assign(9)
+    model.update_guard.steps.assign(9)
     real_write = checkpointing.write_json_atomically
 
     def crash_on_state(path, data):
@@ -120,7 +119,7 @@ def test_checkpoint_write_failing_midway_keeps_the_previous_one(tmp_path, tiny_b
 
     assert checkpointer.latest() == {"step": 7, "path": "step-00000007"}
     step, state = checkpointer.restore_latest()
-    assert step == 7 and state["note"] == "good" and int(position.numpy()) == 7
+    assert step == 7 and state["note"] == "good" and model.steps_taken == 7
     for before, variable in zip(good, model.variables):
         np.testing.assert_array_equal(before, variable.numpy())
     checkpointer.save(11, {})  # the next save clears the half-written leftovers
@@ -139,7 +138,7 @@ def _inject_nan_at(monkeypatch, bad_step):
 
     def poisoned(self, features, labels):
         per_pair, loss, gradients = original(self, features, labels)
-        poison = tf.where(self.optimizer.iterations + 1 == bad_step, np.nan, 1.0)
+        poison = tf.where(self.update_guard.steps + 1 == bad_step, np.nan, 1.0)
         return per_pair * poison, loss * poison, [g * poison if g is not None else None
                                                   for g in gradients]
 

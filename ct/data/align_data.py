@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -29,9 +30,11 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ct._keras import tf
-from ct.data.batching import make_stream_fn, skip_batches, split_for_replicas, tokenize_and_finish
+from ct.data.batching import (batch_numbers, epoch_example_ids, make_stream_fn,
+                              split_for_replicas, tokenize_and_finish)
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
+from ct.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -154,18 +157,17 @@ def load_target_vectors(path: str, num_lines: int, key: Optional[str] = None) ->
 
 
 def compute_teacher_targets(teacher, sentences: Sequence[str], path: Path,
-                            batch_size: int = 64, chunk_size: int = 10_000) -> np.ndarray:
+                            batch_size: int = 64, chunk_size: int = 10_000,
+                            progress_mode: str = "off") -> np.ndarray:
     """Encodes ``sentences`` with ``teacher`` once into a memory-mapped ``.npy`` at ``path``.
 
     Written to a temporary file and renamed, with a small JSON beside it; an existing complete
     file for the same sentences (e.g. of a resumed run) is reused. Blank sentences get zero
-    rows (no example uses them).
+    rows (no example uses them). ``progress_mode`` shows the pass (see :mod:`ct.progress`).
 
     Returns:
         The targets, memory-mapped read-only.
     """
-    from tqdm.auto import tqdm
-
     path = Path(path)
     stamp = {"sentences": len(sentences), "dim": int(teacher.embedding_dim),
              "checksum": _checksum(sentences)}
@@ -178,11 +180,13 @@ def compute_teacher_targets(teacher, sentences: Sequence[str], path: Path,
     targets = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
                                         shape=(len(sentences), stamp["dim"]))
     present = [i for i, s in enumerate(sentences) if s]
-    with tqdm(total=len(present), desc="teacher", unit="sentence", disable=None) as progress:
-        for start in range(0, len(present), chunk_size):
-            index = present[start:start + chunk_size]
-            targets[index] = teacher.encode([sentences[i] for i in index], batch_size=batch_size,
-                                            on_batch=progress.update)
+    progress = Progress("teacher", total=len(present), unit="sentence", mode=progress_mode,
+                        every=max(batch_size * 20, 1000))
+    for start in range(0, len(present), chunk_size):
+        index = present[start:start + chunk_size]
+        targets[index] = teacher.encode([sentences[i] for i in index], batch_size=batch_size,
+                                        on_batch=progress.advance)
+    progress.close()
     targets.flush()
     del targets
     os.replace(partial, path)
@@ -191,8 +195,6 @@ def compute_teacher_targets(teacher, sentences: Sequence[str], path: Path,
 
 
 def _checksum(sentences: Sequence[str]) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     for sentence in sentences:
         digest.update(sentence.encode("utf-8") + b"\n")
@@ -225,15 +227,12 @@ def build_align_dataset(texts: Sequence[str], rows: np.ndarray, targets: np.ndar
     def read_rows(batch_rows: np.ndarray) -> np.ndarray:
         return np.asarray(targets[batch_rows], dtype=np.float32)
 
-    def lookup(indices):
+    def lookup(batch_number):
+        indices = epoch_example_ids(batch_number, count, batch_size, seed)
         vectors = tf.numpy_function(read_rows, [tf.gather(row_table, indices)], tf.float32)
         return tf.gather(text_table, indices), tf.ensure_shape(vectors, [None, dim])
 
-    dataset = (tf.data.Dataset.range(count)
-               .shuffle(count, seed=seed, reshuffle_each_iteration=True)
-               .repeat()
-               .batch(batch_size, drop_remainder=True))
-    dataset = skip_batches(dataset, start_position).map(lookup)
+    dataset = batch_numbers(start_position).map(lookup)
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
     return tokenize_and_finish(dataset, tokenizer, max_length, padding)
 

@@ -1,8 +1,10 @@
 """Pipeline steps shared by every training stream (CT and the supervised stages).
 
-A stream is a sequence of *global* batches of text columns plus labels. These steps skip to a
-position (to resume), cut each global batch into per-replica batches (so any number of replicas
-trains on exactly the batches one device would see), tokenize, and fix the pipeline options.
+A stream is a sequence of *global* batches of text columns plus labels, numbered from the
+position a run starts at (any position costs the same, so resuming is immediate). These steps
+number the batches, draw each epoch's examples in a seeded permutation, cut each global batch
+into per-replica batches (so any number of replicas trains on exactly the batches one device
+would see), tokenize, and fix the pipeline options.
 """
 
 from __future__ import annotations
@@ -10,22 +12,42 @@ from __future__ import annotations
 from typing import Union
 
 from ct._keras import tf
+from ct.data.permutation import permute
 from ct.data.tokenization import make_pair_tokenizer
 
 
-def skip_batches(dataset: tf.data.Dataset,
-                 start_position: Union[int, tf.Variable]) -> tf.data.Dataset:
-    """Skips the first ``start_position`` global batches.
+# Batches numbered from the start position on: effectively endless.
+_ENDLESS = 2 ** 62
 
-    ``start_position`` may be a variable, read per element: it stays constant until training
-    starts, and the stream runs ahead of training afterwards (index >= steps taken), so only
-    the start is skipped. A run restored from a checkpoint sets it to the restored step.
+
+def batch_numbers(start_position: Union[int, tf.Variable]) -> tf.data.Dataset:
+    """The global batch numbers ``start, start + 1, ...`` of a stream.
+
+    ``start_position`` may be a variable, read when each element is produced: it must hold the
+    step a run starts (or resumes) from when iteration begins and stay constant afterwards
+    (the trainer sets it once, before the first step). Skipping to any position costs nothing.
     """
+    numbers = tf.data.Dataset.range(_ENDLESS)
     if isinstance(start_position, int):
-        return dataset.skip(start_position) if start_position else dataset
-    return (dataset.enumerate()
-            .filter(lambda index, _: index >= tf.cast(start_position, tf.int64))
-            .map(lambda _, batch: batch))
+        return numbers.map(lambda number: number + start_position) if start_position \
+            else numbers
+    return numbers.map(lambda number: number + tf.cast(start_position, tf.int64))
+
+
+def epoch_example_ids(batch_number: tf.Tensor, count: int, batch_size: int,
+                      seed: int) -> tf.Tensor:
+    """``[batch_size]`` example numbers of global batch ``batch_number`` when every epoch is
+    a fresh seeded permutation of ``count`` examples cut into ``count // batch_size`` batches
+    (the rest of an epoch is dropped, a different rest each epoch)."""
+    per_epoch = count // batch_size
+    epoch = batch_number // per_epoch
+    offsets = (batch_number % per_epoch) * batch_size + tf.range(batch_size, dtype=tf.int64)
+
+    def ids(epoch_value, offset_values):
+        return permute(offset_values, count, seed, int(epoch_value))
+
+    result = tf.numpy_function(ids, [epoch, offsets], tf.int64, stateful=False)
+    return tf.ensure_shape(result, [batch_size])
 
 
 def split_for_replicas(dataset: tf.data.Dataset, num_replicas: int, input_pipeline_id: int = 0,

@@ -1,36 +1,48 @@
-"""Unlabelled text corpora for CT: text files, a JSONL field or a CSV column.
+"""Unlabelled text corpora for CT: text files, a JSONL field, a CSV column, or a TFDS dataset.
 
-CT needs only sentences (the paper trains on Wikipedia sentences). A corpus is read as a stream,
-never held in memory, so corpora larger than RAM work. Empty and whitespace-only lines are
-skipped everywhere, in validation and in training alike.
+CT needs only sentences (the paper trains on Wikipedia sentences). A corpus is never held in
+memory: each file is indexed once (see :mod:`ct.data.corpus_index`) and sentences are read by
+number, so the whole corpus can be sampled uniformly at any size and a run starts or resumes in
+the same time whatever its length. Empty and whitespace-only lines are not sentences; with
+``on_bad_line: skip`` undecodable or malformed lines are left out and counted.
+
+Sentence numbers run over the files in order (sorted glob matches), so sentence ``i`` of a
+corpus is always the same sentence while its files do not change.
 
 Example:
     >>> corpus = Corpus.from_patterns(["data/*.txt"])
     >>> stats = corpus.validate(min_distinct=30)
-    >>> next(iter(corpus.iter_sentences()))
+    >>> corpus.read(np.array([0, 12345]))
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import glob
 import json
+import os
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
-from ct.data.text_files import iter_decoded_lines
+import numpy as np
+
+from ct.config import TFDSSource
+from ct.data.corpus_index import (BadLines, FileIndex, LineReader, build_extracted_index,
+                                  build_text_index, csv_sentences, file_fingerprint,
+                                  jsonl_sentences, load_or_build, usable_cache_dir)
+from ct.data.tfds_source import iter_tfds_sentences, load_tfds, tfds_identity
 from ct.errors import DataError
 from ct.resources import resolve_path
 
-
 DEFAULT_TEXT_FIELD = "text"
 _FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv"}
+# Sentences read to count distinct ones before giving up on a larger sample (see validate).
+_DISTINCT_SAMPLE = 4096
 
 
 @dataclasses.dataclass
 class CorpusStats:
-    """What validation found: usable sentences, distinct ones (counted up to a cap), files."""
+    """What validation found: usable sentences, distinct ones among those read, files."""
 
     num_sentences: int
     num_distinct: int
@@ -41,33 +53,42 @@ class CorpusStats:
 
 @dataclasses.dataclass
 class Corpus:
-    """A list of files read in one format.
+    """A list of files read in one format, or a TFDS dataset.
 
     Args:
         files: the files, in reading order.
         format: ``"text"`` (one sentence per line), ``"jsonl"`` or ``"csv"``.
         text_field: JSONL key or CSV column that holds the sentence.
-        on_bad_line: ``"error"`` stops at an undecodable or malformed line; ``"skip"``
-            skips it (validation counts them).
+        on_bad_line: ``"error"`` refuses a corpus with an undecodable or malformed line;
+            ``"skip"`` leaves such lines out (validation counts them).
+        tfds_source: read from this TFDS dataset instead of files.
+        index_dir: the index cache folder (default: see
+            :func:`ct.data.corpus_index.default_cache_dir`).
     """
 
     files: list[Path]
     format: str = "text"
     text_field: str = DEFAULT_TEXT_FIELD
     on_bad_line: str = "error"
-    tfds_source: Optional[object] = None  # a ct.config.TFDSSource: read from TFDS instead
+    tfds_source: Optional[TFDSSource] = None
+    index_dir: Optional[str] = None
+
+    def __post_init__(self):
+        self._indexes: Optional[list[FileIndex]] = None
+        self._offsets: Optional[np.ndarray] = None
 
     @classmethod
     def from_config(cls, config) -> "Corpus":
         """The corpus a :class:`ct.config.TrainConfig` names: ``corpus_tfds`` when it has a
         name, else the ``corpus`` files."""
         if config.corpus_tfds.name:
-            from ct.data.tfds_source import load_tfds
-
             load_tfds(config.corpus_tfds, "corpus_tfds")  # fail early on a bad name or split
-            return cls(files=[], format="tfds", tfds_source=config.corpus_tfds)
-        return cls.from_patterns(config.corpus, config.corpus_format, config.text_field,
-                                 config.on_bad_line)
+            return cls(files=[], format="tfds", tfds_source=config.corpus_tfds,
+                       index_dir=config.corpus_index_dir)
+        corpus = cls.from_patterns(config.corpus, config.corpus_format, config.text_field,
+                                   config.on_bad_line)
+        corpus.index_dir = config.corpus_index_dir
+        return corpus
 
     @property
     def description(self) -> str:
@@ -79,7 +100,8 @@ class Corpus:
 
     @classmethod
     def from_patterns(cls, patterns: Sequence[str], format: str = "auto",
-                      text_field: Optional[str] = None, on_bad_line: str = "error") -> "Corpus":
+                      text_field: Optional[str] = None, on_bad_line: str = "error",
+                      index_dir: Optional[str] = None) -> "Corpus":
         """Expands paths and globs (sorted, so the order is reproducible).
 
         Raises:
@@ -99,6 +121,8 @@ class Corpus:
                                     f"glob such as {pattern.rstrip('/')}/*.txt")
                 if not path.exists():
                     raise DataError(f"corpus file not found: {pattern}")
+                if not os.access(path, os.R_OK):
+                    raise DataError(f"cannot read corpus file {pattern}: permission denied")
                 matches = [path]
             files.extend(matches)
         if format == "auto":
@@ -108,123 +132,155 @@ class Corpus:
                                 f"({', '.join(sorted(formats))}); set corpus_format")
             format = formats.pop()
         return cls(files=files, format=format, text_field=text_field or DEFAULT_TEXT_FIELD,
-                   on_bad_line=on_bad_line)
+                   on_bad_line=on_bad_line, index_dir=index_dir)
 
-    def iter_sentences(self, bad_lines: Optional[list] = None) -> Iterator[str]:
-        """Yields every non-empty sentence, stripped, file after file.
+    # ------------------------------------------------------------------ the index
+    @property
+    def indexes(self) -> list[FileIndex]:
+        """One index per file (or one for a TFDS dataset), built on first use."""
+        if self._indexes is None:
+            cache = usable_cache_dir(self.index_dir)
+            if self.tfds_source is not None:
+                self._indexes = [self._tfds_index(cache)]
+            else:
+                self._indexes = [self._file_index(path, cache) for path in self.files]
+            counts = [index.num_sentences for index in self._indexes]
+            self._offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return self._indexes
 
-        Args:
-            bad_lines: with ``on_bad_line="skip"``, messages of skipped lines are appended here.
+    def _file_index(self, path: Path, cache: Path) -> FileIndex:
+        source = {**file_fingerprint(path), "format": self.format}
+        if self.format != "text":
+            source["text_field"] = self.text_field
 
-        Raises:
-            DataError: undecodable bytes or malformed records, naming file and line (unless
-                ``on_bad_line="skip"``).
-        """
-        if self.tfds_source is not None:
-            from ct.data.tfds_source import iter_tfds_sentences
+        def build(folder: Path) -> dict:
+            bad = BadLines()
+            if self.format == "text":
+                return build_text_index(path, folder, bad)
+            reader = LineReader(path, bad)
+            extract = jsonl_sentences if self.format == "jsonl" else csv_sentences
+            return build_extracted_index(extract(path, self.text_field, bad, reader), folder,
+                                         bad, lambda: reader.lines)
 
+        return load_or_build(source, cache, build, str(path))
+
+    def _tfds_index(self, cache: Path) -> FileIndex:
+        source = tfds_identity(self.tfds_source)
+        counter = {"n": 0}
+
+        def sentences():
             for text in iter_tfds_sentences(self.tfds_source):
-                text = text.strip()
-                if text:
-                    yield text
-            return
-        reader = {"text": self._text_lines, "jsonl": self._jsonl_texts,
-                  "csv": self._csv_texts}[self.format]
-        sink = bad_lines if bad_lines is not None else []
-        bad = None if self.on_bad_line == "error" else sink.append
-        for path in self.files:
-            for text in reader(path, bad):
-                text = text.strip()
-                if text:
-                    yield text
+                counter["n"] += 1
+                yield text
 
-    def validate(self, min_distinct: int, distinct_cap: int = 100_000,
-                 max_bad_share: float = 0.01) -> CorpusStats:
-        """Reads the whole corpus once and checks it can feed training.
+        return load_or_build(source, cache,
+                             lambda folder: build_extracted_index(sentences(), folder,
+                                                                  BadLines(),
+                                                                  lambda: counter["n"]),
+                             self.description)
+
+    def __len__(self) -> int:
+        self.indexes
+        return int(self._offsets[-1])
+
+    def read(self, ids: np.ndarray) -> list[str]:
+        """The sentences with these (0-based, corpus-wide) numbers, in the given order."""
+        indexes = self.indexes
+        ids = np.asarray(ids, dtype=np.int64)
+        files = np.searchsorted(self._offsets, ids, side="right") - 1
+        texts: list[Optional[str]] = [None] * len(ids)
+        for file in np.unique(files):
+            where = np.flatnonzero(files == file)
+            for position, text in zip(where, indexes[file].read(ids[where]
+                                                                - self._offsets[file])):
+                texts[position] = text
+        return texts
+
+    def fingerprint(self) -> dict:
+        """What a run records of its corpus, to notice a changed file when it resumes."""
+        if self.tfds_source is not None:
+            return {"tfds": tfds_identity(self.tfds_source), "sentences": len(self)}
+        return {"files": [{**file_fingerprint(path), "sentences": index.num_sentences}
+                          for path, index in zip(self.files, self.indexes)],
+                "sentences": len(self)}
+
+    def changed_files(self, recorded: dict) -> list[str]:
+        """Descriptions of the files that differ from a recorded :meth:`fingerprint`."""
+        if self.tfds_source is not None:
+            return [] if recorded.get("tfds") == tfds_identity(self.tfds_source) else \
+                [self.description]
+        changes = []
+        current = {f["path"]: f for f in
+                   (file_fingerprint(path) for path in self.files)}
+        for before in recorded.get("files", []):
+            now = current.pop(before["path"], None)
+            if now is None:
+                changes.append(f"{before['path']} (no longer in the corpus)")
+            elif (now["size"], now["mtime_ns"]) != (before["size"], before["mtime_ns"]):
+                changes.append(f"{before['path']} (size {before['size']} -> {now['size']} "
+                               f"bytes, modified since the run started)")
+        changes += [f"{path} (new in the corpus)" for path in current]
+        return changes
+
+    # ------------------------------------------------------------------ checks
+    def validate(self, min_distinct: int, max_bad_share: float = 0.01) -> CorpusStats:
+        """Checks the corpus can feed training, from its index and a bounded sample.
 
         Args:
             min_distinct: distinct sentences one batch needs.
-            distinct_cap: stop collecting distinct sentences past this many (bounded memory).
             max_bad_share: with ``on_bad_line="skip"``, the largest share of skipped lines
                 accepted.
 
         Raises:
             DataError: unreadable, empty or too small a corpus, or bad bytes/records.
         """
-        count, distinct, bad_lines = 0, set(), []
-        for sentence in self.iter_sentences(bad_lines):
-            count += 1
-            if len(distinct) < distinct_cap:
-                distinct.add(sentence)
+        count = len(self)
+        bad_count = sum(index.bad_lines.count for index in self.indexes)
+        examples = [m for index in self.indexes for m in index.bad_lines.examples]
         names = self.description
-        if bad_lines:
-            share = len(bad_lines) / (count + len(bad_lines))
+        if bad_count and self.on_bad_line == "error":
+            raise DataError(examples[0])
+        if bad_count:
+            share = bad_count / (count + bad_count)
             if share > max_bad_share:
                 raise DataError(
-                    f"corpus {names}: {len(bad_lines)} of {count + len(bad_lines)} lines "
+                    f"corpus {names}: {bad_count} of {count + bad_count} lines "
                     f"({100 * share:.1f}%) are undecodable or malformed, more than "
-                    f"max_bad_line_share={max_bad_share}; first: {bad_lines[0]}")
+                    f"max_bad_line_share={max_bad_share}; first: {examples[0]}")
         if count == 0:
             raise DataError(f"corpus {names} is empty: no non-blank lines")
-        if len(distinct) < min_distinct:
+        distinct = self._count_distinct(min_distinct)
+        if distinct < min_distinct:
             raise DataError(
-                f"corpus {names} has only {len(distinct)} distinct sentences; one CT batch "
+                f"corpus {names} has only {distinct} distinct sentences; one CT batch "
                 f"needs {min_distinct} (lower batch_size or num_negatives, or add text)")
-        return CorpusStats(num_sentences=count, num_distinct=len(distinct),
-                           num_files=max(len(self.files), 1), num_bad_lines=len(bad_lines),
-                           first_bad_line=bad_lines[0] if bad_lines else None)
+        return CorpusStats(num_sentences=count, num_distinct=distinct,
+                           num_files=max(len(self.files), 1), num_bad_lines=bad_count,
+                           first_bad_line=examples[0] if bad_count else None)
 
-    # ------------------------------------------------------------------ readers
-    def _text_lines(self, path: Path, bad) -> Iterator[str]:
-        for _, line in iter_decoded_lines(path, "corpus file", bad):
-            yield line
-
-    def _jsonl_texts(self, path: Path, bad) -> Iterator[str]:
-        for number, line in iter_decoded_lines(path, "corpus file", bad):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                _reject(bad, f"{path}:{number}: not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(record, dict) or self.text_field not in record:
-                _reject(bad, f"{path}:{number}: no field {self.text_field!r} "
-                             "(set text_field to the key holding the sentence)")
-                continue
-            value = record[self.text_field]
-            if not isinstance(value, str):
-                _reject(bad, f"{path}:{number}: field {self.text_field!r} is "
-                             f"{type(value).__name__}, not a string")
-                continue
-            yield value
+    def _count_distinct(self, needed: int) -> int:
+        """Distinct sentences, counted until ``needed`` are found: first among up to
+        4096 sentences spread evenly over the corpus, then (only for a corpus that repeats
+        itself that much) over all of it, in blocks."""
+        count = len(self)
+        seen: set = set()
+        sample = np.unique(np.linspace(0, count - 1, min(count, _DISTINCT_SAMPLE))
+                           .astype(np.int64))
+        seen.update(self.read(sample))
+        if len(seen) >= needed or len(sample) == count:
+            return len(seen)
+        for start in range(0, count, 65536):
+            seen.update(self.read(np.arange(start, min(start + 65536, count))))
+            if len(seen) >= needed:
+                break
+        return len(seen)
 
 
-
-    def _csv_texts(self, path: Path, bad) -> Iterator[str]:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        lines = iter_decoded_lines(path, "corpus file", bad)
-        rows = csv.reader((line + "\n" for _, line in lines), delimiter=delimiter)
-        try:
-            header = next(rows)
-        except StopIteration:
-            return
-        if self.text_field not in header:
-            raise DataError(f"{path}:1: no column {self.text_field!r} in the header "
-                            f"({', '.join(header[:10])}); set text_field")
-        column = header.index(self.text_field)
-        for row in rows:
-            if not row:
-                continue
-            if column >= len(row):
-                _reject(bad, f"{path}:{rows.line_num}: row has {len(row)} columns, "
-                             f"column {self.text_field!r} is number {column + 1}")
-                continue
-            yield row[column]
+def read_fingerprint(path: Path) -> Optional[dict]:
+    """A fingerprint saved by :func:`write_fingerprint`, or None."""
+    return json.loads(path.read_text()) if path.exists() else None
 
 
-def _reject(bad, message: str) -> None:
-    """A malformed line: an error, or (``on_bad_line="skip"``) passed to ``bad`` and skipped."""
-    if bad is None:
-        raise DataError(message)
-    bad(message)
+def write_fingerprint(path: Path, corpus: Corpus) -> None:
+    """Saves ``corpus.fingerprint()`` to ``path``."""
+    path.write_text(json.dumps(corpus.fingerprint(), indent=2) + "\n")

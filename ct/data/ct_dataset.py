@@ -1,32 +1,80 @@
-"""The CT training pipeline on ``tf.data``: stream, shuffle, arrange, split, tokenize.
+"""The CT training stream on ``tf.data``: number, sample, arrange, split, read, tokenize.
 
-Sentences are streamed from the corpus, repeated, shuffled with a seeded buffer, grouped into
-the sentences one *global* batch consumes and arranged into positive/negative pairs. With
-several replicas, each global batch is cut into one contiguous per-replica batch per replica
-(whole groups of 1 positive + K negatives each), so any number of replicas trains on exactly the
-batches a single device would see. The same seed gives the same batches. With ``shuffle_buffer``
-at least the corpus size, each pass is a uniform random permutation, like the original code's
-sampling from the whole corpus.
+Sampling: the corpus' sentences are drawn as an endless sequence of epochs, each a seeded
+uniform permutation of *all* sentences of all files (:mod:`ct.data.permutation`); a batch
+takes the next ``sentences_per_batch`` of them. This is the authors' sampling from the whole
+corpus, without replacement within an epoch, so every sentence is used once before any is
+used again; and since position ``p`` of the stream is computed from ``p`` alone, a run starts
+(or resumes at step N) without reading anything before it.
 
-The position in the stream can be a variable (``start_position``), read when iteration starts:
-a run restored from a checkpoint sets it to the restored step and the stream continues where
-it stopped (skipping happens before tokenization, so it is cheap).
+Global batch ``b`` is arranged into positive and negative pairs of sentence *numbers*, cut into
+one contiguous per-replica batch per replica (whole groups of 1 positive + K negatives each, so
+any number of replicas trains on exactly the batches a single device would see), and only then
+are the texts read: each worker reads only its own share. ``ct sample`` writes the batches of
+:func:`ct_text_batches`, the same stream before the replica split.
+
+Example:
+    >>> dataset = build_ct_dataset(corpus, tokenizer, batch_size=16, num_negatives=7)
+    >>> features, labels = next(iter(dataset))
 """
 
 from __future__ import annotations
 
 from typing import Optional, Union
 
+import numpy as np
+
 from ct._keras import tf
-from ct.data.batching import make_stream_fn, skip_batches, split_for_replicas, tokenize_and_finish
+from ct.data.batching import (batch_numbers, make_stream_fn, split_for_replicas,
+                              tokenize_and_finish)
 from ct.data.corpus import Corpus
 from ct.data.ct_sampling import arrange_batch, sentences_per_batch
+from ct.data.permutation import stream_items
+
+
+def ct_id_batches(num_sentences: int, *, batch_size: int = 16, num_negatives: int = 7,
+                  seed: int = 42, objective: str = "ct",
+                  start_position: Union[int, tf.Variable] = 0) -> tf.data.Dataset:
+    """Global batches of sentence numbers, ``(ids_1, ids_2, labels)``: what model 1 and model
+    2 see for each pair, and 1.0 for positive pairs."""
+    size = sentences_per_batch(batch_size, num_negatives, objective)
+
+    def sentence_ids(batch_number):
+        positions = batch_number * size + tf.range(size, dtype=tf.int64)
+        ids = tf.numpy_function(lambda p: stream_items(p, num_sentences, seed), [positions],
+                                tf.int64, stateful=False)
+        return arrange_batch(tf.ensure_shape(ids, [size]), num_negatives, objective)
+
+    return batch_numbers(start_position).map(sentence_ids)
+
+
+def read_texts(corpus: Corpus):
+    """``fn(ids_1, ids_2, labels) -> (texts_1, texts_2, labels)`` reading from ``corpus``."""
+
+    def read(ids: np.ndarray) -> np.ndarray:
+        return np.array([text.encode("utf-8") for text in corpus.read(ids)], dtype=object)
+
+    def texts(ids_1, ids_2, labels):
+        columns = [tf.ensure_shape(tf.numpy_function(read, [ids], tf.string, stateful=False),
+                                   [None]) for ids in (ids_1, ids_2)]
+        return columns[0], columns[1], labels
+
+    return texts
+
+
+def ct_text_batches(corpus: Corpus, *, batch_size: int = 16, num_negatives: int = 7,
+                    seed: int = 42, objective: str = "ct",
+                    start_position: Union[int, tf.Variable] = 0) -> tf.data.Dataset:
+    """Global batches of ``(texts_1, texts_2, labels)`` from ``start_position`` on: exactly
+    what a run with these settings trains on, before the batches are cut per replica."""
+    return ct_id_batches(len(corpus), batch_size=batch_size, num_negatives=num_negatives,
+                         seed=seed, objective=objective,
+                         start_position=start_position).map(read_texts(corpus))
 
 
 def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_negatives: int = 7,
-                     max_length: int = 75, seed: int = 42, shuffle_buffer: int = 100_000,
-                     padding: str = "longest", objective: str = "ct",
-                     start_position: Union[int, tf.Variable] = 0,
+                     max_length: int = 75, seed: int = 42, padding: str = "longest",
+                     objective: str = "ct", start_position: Union[int, tf.Variable] = 0,
                      num_replicas: int = 1, input_pipeline_id: int = 0,
                      num_input_pipelines: int = 1) -> tf.data.Dataset:
     """An endless dataset of ``(features, labels)`` CT batches.
@@ -37,32 +85,25 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         batch_size: global sentence pairs per step (CT paper: 16).
         num_negatives: K negative pairs per positive pair (CT paper: 7).
         max_length: truncation length in tokens (CT paper: 75).
-        seed: shuffling seed.
-        shuffle_buffer: sentences held in the shuffle buffer.
+        seed: the sampling seed.
         padding: ``"longest"`` or ``"max_length"``.
         objective: ``"ct"`` (the paper's batch layout) or ``"ct_ibn"`` (``batch_size``
             sentences, the same to both models).
-        start_position: global batches to skip first; an int, or a variable read when
-            iteration starts (used to resume).
+        start_position: the global batch to start at (the steps already trained); an int, or
+            a variable read when iteration starts (used to resume).
         num_replicas: replicas in sync; each element is then one replica's batch of
             ``batch_size / num_replicas`` pairs, in replica order.
         input_pipeline_id, num_input_pipelines: with several workers, this pipeline keeps
-            only the per-replica batches of its own replicas.
+            (and reads) only the per-replica batches of its own replicas.
 
     Returns:
         A ``tf.data.Dataset``; features are ``input_ids_1``, ``attention_mask_1``,
         ``input_ids_2``, ``attention_mask_2`` (int32 ``[batch, length]``), labels float32.
     """
-    sentences = tf.data.Dataset.from_generator(
-        corpus.iter_sentences, output_signature=tf.TensorSpec([], tf.string))
-    dataset = (sentences.repeat()
-               .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-               .batch(sentences_per_batch(batch_size, num_negatives, objective),
-                      drop_remainder=True))
-    dataset = skip_batches(dataset, start_position)
-    dataset = dataset.map(lambda batch: arrange_batch(batch, num_negatives, objective))
+    dataset = ct_id_batches(len(corpus), batch_size=batch_size, num_negatives=num_negatives,
+                            seed=seed, objective=objective, start_position=start_position)
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
-    return tokenize_and_finish(dataset, tokenizer, max_length, padding)
+    return tokenize_and_finish(dataset.map(read_texts(corpus)), tokenizer, max_length, padding)
 
 
 def make_dataset_fn(corpus: Corpus, tokenizer, start_position: Optional[tf.Variable] = None,

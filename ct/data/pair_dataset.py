@@ -1,9 +1,9 @@
 """The training stream of the supervised stages: labelled pairs (or triplets) held in memory.
 
-Each pass over the examples is a fresh seeded permutation (``shuffle`` over the whole set,
-reshuffled every epoch), cut into global batches; like the CT stream, the position can be a
-variable read when iteration starts (to resume), each global batch is split into per-replica
-batches, and every text column is tokenized.
+Each pass over the examples is a fresh seeded permutation (see :mod:`ct.data.permutation`),
+cut into global batches; like the CT stream, the position can be a variable read when
+iteration starts (to resume, at no cost), each global batch is split into per-replica batches,
+and every text column is tokenized.
 
 Example:
     >>> dataset = build_pair_dataset((premises, hypotheses), labels, tokenizer, batch_size=16)
@@ -16,7 +16,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ct._keras import tf
-from ct.data.batching import make_stream_fn, skip_batches, split_for_replicas, tokenize_and_finish
+from ct.data.batching import (batch_numbers, epoch_example_ids, make_stream_fn,
+                              split_for_replicas, tokenize_and_finish)
 
 
 def build_pair_dataset(columns: Sequence[np.ndarray], labels: np.ndarray, tokenizer, *,
@@ -42,12 +43,14 @@ def build_pair_dataset(columns: Sequence[np.ndarray], labels: np.ndarray, tokeni
         and the labels.
     """
     count = len(labels)
-    texts = tuple(tf.constant(list(column), dtype=tf.string) for column in columns)
-    dataset = (tf.data.Dataset.from_tensor_slices((*texts, tf.constant(labels)))
-               .shuffle(count, seed=seed, reshuffle_each_iteration=True)
-               .repeat()
-               .batch(batch_size, drop_remainder=True))
-    dataset = skip_batches(dataset, start_position)
+    tables = (*(tf.constant(list(column), dtype=tf.string) for column in columns),
+              tf.constant(labels))
+
+    def lookup(batch_number):
+        ids = epoch_example_ids(batch_number, count, batch_size, seed)
+        return tuple(tf.gather(table, ids) for table in tables)
+
+    dataset = batch_numbers(start_position).map(lookup)
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
     return tokenize_and_finish(dataset, tokenizer, max_length, padding)
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from ct._keras import tf
 from ct.config import TFDSSource
 from ct.data.nli import NLI_LABELS, NLIPairs
 from ct.data.sts import STSPairs
@@ -101,8 +103,6 @@ def load_tfds(source: TFDSSource, key: str):
 
 
 def _deterministic_options():
-    from ct._keras import tf
-
     options = tf.data.Options()
     options.deterministic = True
     return options
@@ -223,3 +223,16 @@ def iter_tfds_sentences(source: TFDSSource, key: str = "corpus_tfds") -> Iterato
     for example in _iter_examples(dataset.map(lambda example: example[field])):
         for line in _text(example).split("\n"):
             yield line
+
+
+def tfds_identity(source: TFDSSource) -> dict:
+    """What identifies a TFDS corpus' content for its index: name (with the prepared
+    version), split, data folder and text field."""
+    tfds = import_tfds()
+    try:
+        version = str(tfds.builder(source.name, data_dir=source.data_dir).version)
+    except Exception:  # an unknown name is reported by load_tfds with a proper message
+        version = None
+    return {"tfds": source.name, "version": version, "split": source.split,
+            "data_dir": str(Path(source.data_dir).expanduser().resolve())
+            if source.data_dir else None, "text_field": source.text_field}

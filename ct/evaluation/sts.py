@@ -41,7 +41,7 @@ def pair_similarities(encoder, pair_sets: Sequence[STSPairs], batch_size: int = 
     """
     unique = sorted({s for pairs in pair_sets for s in (*pairs.sentences_1, *pairs.sentences_2)})
     position = {sentence: i for i, sentence in enumerate(unique)}
-    kwargs = {"show_progress": True} if show_progress else {}
+    kwargs = {"show_progress": show_progress} if show_progress else {}
     vectors = encoder.encode(unique, batch_size=batch_size, **kwargs)
     results = []
     for pairs in pair_sets:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from ct.errors import HubError
+from ct.export.save import write_export
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +130,33 @@ def push_folder_to_hub(folder: str | Path, repo_id: str, *, token: Optional[str]
     url = str(getattr(commit, "commit_url", None) or commit or plan.url)
     logger.debug("pushed %d files to %s", len(plan.files), plan.url)
     return url
+
+
+def push_to_hub(encoder, repo_id: str, *, token: Optional[str] = None, private: bool = False,
+                revision: Optional[str] = None, commit_message: Optional[str] = None,
+                training_record: Optional[dict] = None, api=None) -> str:
+    """Exports ``encoder`` (its folder as :meth:`SentenceEncoder.save` writes it, with a model
+    card) and uploads it to the Hugging Face hub; returns the commit URL.
+
+    Args:
+        encoder: a :class:`ct.modeling.encoder.SentenceEncoder`.
+        repo_id: ``namespace/name``; created if it does not exist.
+        token: a write token (default: ``HF_TOKEN`` or the stored login).
+        private: create the repo private.
+        revision: the branch to commit to (default main).
+        commit_message: the commit's message.
+        training_record: how the model was trained, for the card (default: the
+            ``ct_training.json`` of the folder it was loaded from).
+        api: a ``huggingface_hub.HfApi``-like object (tests pass a fake).
+
+    Example:
+        >>> push_to_hub(SentenceEncoder.from_pretrained("runs/ct/final"), "me/my-ct-model")
+    """
+    check_repo_id(repo_id)
+    token = resolve_token(token)
+    with tempfile.TemporaryDirectory(prefix="ct-push-") as scratch:
+        folder = Path(scratch) / repo_id.split("/")[-1]
+        write_export(encoder, folder, training_record or encoder.training_record,
+                     model_id=repo_id)
+        return push_folder_to_hub(folder, repo_id, token=token, private=private,
+                                  revision=revision, commit_message=commit_message, api=api)

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from ct.export.sentence_transformers_files import template_prefix
+from ct.modeling.sentence_transformers_layout import template_prefix
 
 MODEL_CARD = "README.md"
 # Packaged checkpoints and the hub models they are copies of.

@@ -17,14 +17,16 @@ Example:
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Optional
 
 from ct.errors import ExportError
 from ct.export.model_card import MODEL_CARD, write_model_card
-from ct.export.training_record import (read_training_record, training_record,
-                                       write_training_record)
+from ct.export.training_record import training_record
+from ct.files import copy_folder_atomically, publish_folder
+from ct.modeling.encoder import SentenceEncoder
+from ct.modeling.loading import resolve_model_dir
+from ct.modeling.model_folder import read_training_record, write_training_record
 from ct.resources import is_bundled
 
 # What a complete export holds (besides the tokenizer files and 1_Pooling/).
@@ -54,8 +56,6 @@ def resolve_export_source(source: str) -> tuple[Path, Optional[dict]]:
     Raises:
         ExportError: ``source`` is neither a run folder nor a model folder.
     """
-    from ct.modeling.loading import resolve_model_dir
-
     if is_bundled(source):
         return resolve_model_dir(source), None
     path = Path(source).expanduser()
@@ -83,8 +83,8 @@ def export_model(source: str, out_dir: str | Path, *, model_id: Optional[str] = 
 
     Args:
         source: a model folder, a ``ct train`` run folder, or ``bundled:NAME``.
-        out_dir: where the export goes; written to a staging folder and renamed, so a
-            failure never leaves a half-written ``out_dir``.
+        out_dir: where the export goes; it appears complete or not at all (written to a
+            staging folder and renamed, see :mod:`ct.files`).
         model_id: the name in the card's loading examples (a hub repo id); default: the
             folder's path.
         overwrite: replace an existing non-empty ``out_dir``.
@@ -95,8 +95,6 @@ def export_model(source: str, out_dir: str | Path, *, model_id: Optional[str] = 
     Raises:
         ExportError: a source that is not a model, or an ``out_dir`` in the way.
     """
-    from ct.modeling.encoder import SentenceEncoder
-
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
         raise ExportError(f"--out {out_dir} exists and is not empty; choose another folder or "
@@ -105,16 +103,28 @@ def export_model(source: str, out_dir: str | Path, *, model_id: Optional[str] = 
     if out_dir.resolve() == model_dir.resolve():
         raise ExportError(f"--out {out_dir} is the model folder being exported; choose another")
     encoder = SentenceEncoder.from_pretrained(str(model_dir))
-    staging = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        write_export(encoder, staging, record, model_id=model_id or str(out_dir))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    return publish_encoder(encoder, out_dir, record, model_id=model_id or str(out_dir))
+
+
+def publish_encoder(encoder, target: str | Path, record: Optional[dict] = None,
+                    model_id: Optional[str] = None) -> Path:
+    """Writes a complete export of ``encoder`` (weights in both layouts, tokenizer,
+    sentence-transformers files, training record and model card) that appears at ``target``
+    in one rename, replacing what was there (see :mod:`ct.files`)."""
+    target = Path(target)
+    return publish_folder(
+        lambda staging: write_export(encoder, staging, record, model_id=model_id or str(target)),
+        target)
+
+
+def publish_model_copy(source: str | Path, target: str | Path,
+                       stage_summaries: list[dict]) -> Path:
+    """Publishes a copy of the model folder ``source`` at ``target`` (in one rename), with the
+    training record and model card of ``stage_summaries`` (how it was trained)."""
+    target = Path(target)
+    return copy_folder_atomically(
+        source, target, then=lambda staging: add_model_card(staging, stage_summaries,
+                                                            model_id=str(target)))
 
 
 def write_export(encoder, directory: Path, record: Optional[dict],
@@ -127,11 +137,13 @@ def write_export(encoder, directory: Path, record: Optional[dict],
     return directory
 
 
-def add_model_card(model_dir: Path, stage_summaries: list[dict]) -> None:
-    """Completes a kept model folder at the end of a run: training record and model card."""
+def add_model_card(model_dir: Path, stage_summaries: list[dict],
+                   model_id: Optional[str] = None) -> None:
+    """Adds the training record and model card of ``stage_summaries`` to a model folder;
+    ``model_id`` is the name in the card's loading examples (default: the folder)."""
     record = training_record(stage_summaries)
     write_training_record(model_dir, record)
-    write_model_card(model_dir, record, str(model_dir))
+    write_model_card(model_dir, record, model_id or str(model_dir))
 
 
 def check_export_complete(directory: str | Path) -> None:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
-TRAINING_RECORD = "ct_training.json"
+from ct.version import __version__
 
-OBJECTIVES = {
+OBJECTIVE_DESCRIPTIONS = {
     "ct": "Contrastive Tension (Carlsson et al., ICLR 2021)",
     "ct_ibn": "Contrastive Tension with in-batch negatives",
     "softmax": "Sentence-BERT softmax classifier over [u; v; |u-v|] (Reimers & Gurevych, 2019)",
@@ -49,7 +49,7 @@ def _stage_details(summary: dict) -> dict:
     """Objective, hyperparameters and data of one stage, from its ``summary.json``."""
     config, name = summary.get("config", {}), summary.get("stage", "ct")
     if name == "ct":
-        objective = OBJECTIVES.get(config.get("objective", "ct"), OBJECTIVES["ct"])
+        objective = OBJECTIVE_DESCRIPTIONS.get(config.get("objective", "ct"), OBJECTIVE_DESCRIPTIONS["ct"])
         hyperparameters = {key: config.get(key) for key in (
             "batch_size", "num_negatives", "steps", "dropout", "seed")}
         hyperparameters["optimizer"] = _optimizer(config)
@@ -64,7 +64,7 @@ def _stage_details(summary: dict) -> dict:
         objective = (f"alignment to {source}, {section.get('loss')} loss"
                      + (f", template {section['template']!r}" if section.get("template") else ""))
     else:
-        objective = OBJECTIVES.get(section.get("objective", "cosine_similarity"), name)
+        objective = OBJECTIVE_DESCRIPTIONS.get(section.get("objective", "cosine_similarity"), name)
     hyperparameters = {key: section.get(key) for key in (
         "epochs", "steps", "batch_size", "dropout") if key in section}
     if not hyperparameters.get("steps"):  # 0: the length came from epochs
@@ -82,8 +82,6 @@ def training_record(stage_summaries: Sequence[dict]) -> dict:
         stage_summaries: one finished stage summary per stage (a single ``ct train`` run
             is one stage).
     """
-    from ct import __version__
-
     if not stage_summaries:
         raise ValueError("a training record needs at least one stage summary")
     first = stage_summaries[0].get("config", {})
@@ -106,16 +104,3 @@ def training_record(stage_summaries: Sequence[dict]) -> dict:
         "sts_dev": first.get("sts_dev"),
         "stages": stages,
     }
-
-
-def write_training_record(directory: str | Path, record: dict) -> Path:
-    """Writes ``record`` to ``directory/ct_training.json``."""
-    path = Path(directory) / TRAINING_RECORD
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    return path
-
-
-def read_training_record(directory: str | Path) -> Optional[dict]:
-    """The record saved in a model folder, or None if it has none."""
-    path = Path(directory) / TRAINING_RECORD
-    return json.loads(path.read_text()) if path.exists() else None

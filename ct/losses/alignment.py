@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from ct._keras import tf
 from ct.losses.contrastive_tension_ibn import contrastive_tension_ibn_loss
-
-ALIGN_LOSSES = ("mse", "cosine", "contrastive")
+from ct.losses.similarity import normalize
 
 
 def mse_alignment_loss(student: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
@@ -31,9 +30,7 @@ def mse_alignment_loss(student: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
 
 def cosine_alignment_loss(student: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     """``[batch]`` ``1 - cos(student, target)``."""
-    student = tf.math.l2_normalize(tf.cast(student, tf.float32), axis=-1)
-    targets = tf.math.l2_normalize(tf.cast(targets, tf.float32), axis=-1)
-    return 1.0 - tf.reduce_sum(student * targets, axis=-1)
+    return 1.0 - tf.reduce_sum(normalize(student) * normalize(targets), axis=-1)
 
 
 def contrastive_alignment_loss(student: tf.Tensor, targets: tf.Tensor, scale: float = 20.0,

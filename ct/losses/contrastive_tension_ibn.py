@@ -20,22 +20,16 @@ from __future__ import annotations
 from typing import Optional
 
 from ct._keras import tf
+from ct.losses.similarity import pairwise_similarities
 
-SIMILARITIES = ("cosine", "dot")
 
 
 def in_batch_similarities(embeddings_1: tf.Tensor, embeddings_2: tf.Tensor,
                           similarity: str = "cosine") -> tf.Tensor:
     """``[n, m]`` similarities of every row of ``embeddings_1`` with every row of
-    ``embeddings_2`` (cosine, or the plain dot product)."""
-    if similarity not in SIMILARITIES:
-        raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
-    embeddings_1 = tf.cast(embeddings_1, tf.float32)
-    embeddings_2 = tf.cast(embeddings_2, tf.float32)
-    if similarity == "cosine":
-        embeddings_1 = tf.math.l2_normalize(embeddings_1, axis=-1)
-        embeddings_2 = tf.math.l2_normalize(embeddings_2, axis=-1)
-    return tf.matmul(embeddings_1, embeddings_2, transpose_b=True)
+    ``embeddings_2`` (cosine, or the plain dot product); see
+    :func:`ct.losses.similarity.pairwise_similarities`."""
+    return pairwise_similarities(embeddings_1, embeddings_2, similarity)
 
 
 def contrastive_tension_ibn_loss(embeddings_1: tf.Tensor, embeddings_2: tf.Tensor,
@@ -59,9 +53,8 @@ def contrastive_tension_ibn_loss(embeddings_1: tf.Tensor, embeddings_2: tf.Tenso
     """
     if all_embeddings_1 is None:
         all_embeddings_1, all_embeddings_2 = embeddings_1, embeddings_2
-    scale = tf.cast(scale, tf.float32)
-    rows = scale * in_batch_similarities(embeddings_1, all_embeddings_2, similarity)
-    columns = scale * in_batch_similarities(embeddings_2, all_embeddings_1, similarity)
+    rows = pairwise_similarities(embeddings_1, all_embeddings_2, similarity, scale)
+    columns = pairwise_similarities(embeddings_2, all_embeddings_1, similarity, scale)
     positives = tf.cast(offset, tf.int32) + tf.range(tf.shape(embeddings_1)[0])
     row_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=rows)
     column_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives,

@@ -15,10 +15,7 @@ pairs and no scores, use :mod:`ct.losses.in_batch_negatives`; with NLI class lab
 from __future__ import annotations
 
 from ct._keras import tf
-
-# Floor on the squared norm in l2_normalize: a zero vector is mapped to zero (cosine 0) and
-# its gradient stays finite instead of being NaN.
-_NORM_EPSILON = 1e-12
+from ct.losses.similarity import normalize
 
 
 def scale_sts_scores(scores: tf.Tensor, max_score: float = 5.0) -> tf.Tensor:
@@ -60,7 +57,5 @@ def cosine_similarity_loss(embeddings_1: tf.Tensor, embeddings_2: tf.Tensor,
         >>> cosine_similarity_loss(tf.eye(2), tf.eye(2), tf.constant([1.0, 0.0])).numpy()
         array([0., 1.], dtype=float32)
     """
-    u = tf.math.l2_normalize(tf.cast(embeddings_1, tf.float32), axis=-1, epsilon=_NORM_EPSILON)
-    v = tf.math.l2_normalize(tf.cast(embeddings_2, tf.float32), axis=-1, epsilon=_NORM_EPSILON)
-    cosine = tf.reduce_sum(u * v, axis=-1)
+    cosine = tf.reduce_sum(normalize(embeddings_1) * normalize(embeddings_2), axis=-1)
     return tf.square(cosine - tf.cast(scores, tf.float32))

@@ -20,11 +20,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ct._keras import tf
-
-# Floor on the squared norm in l2_normalize: a zero vector is mapped to zero (cosine 0) and
-# its gradient stays finite instead of being NaN.
-_NORM_EPSILON = 1e-12
-
+from ct.losses.similarity import pairwise_similarities
 
 def in_batch_logits(anchors: tf.Tensor, candidates: tf.Tensor, scale: float = 20.0) -> tf.Tensor:
     """Scaled cosine similarities of every anchor with every candidate, in float32.
@@ -40,14 +36,12 @@ def in_batch_logits(anchors: tf.Tensor, candidates: tf.Tensor, scale: float = 20
 
     Example:
         >>> from ct._keras import tf
+from ct.losses.similarity import pairwise_similarities
         >>> from ct.losses.in_batch_negatives import in_batch_logits
         >>> in_batch_logits(tf.eye(2), tf.eye(2), scale=20.0).numpy().tolist()
         [[20.0, 0.0], [0.0, 20.0]]
     """
-    anchors = tf.math.l2_normalize(tf.cast(anchors, tf.float32), axis=-1, epsilon=_NORM_EPSILON)
-    candidates = tf.math.l2_normalize(tf.cast(candidates, tf.float32), axis=-1,
-                                      epsilon=_NORM_EPSILON)
-    return tf.matmul(anchors, candidates, transpose_b=True) * tf.cast(scale, tf.float32)
+    return pairwise_similarities(anchors, candidates, "cosine", scale)
 
 
 def in_batch_negatives_loss(anchors: tf.Tensor, positives: tf.Tensor,
@@ -70,6 +64,7 @@ def in_batch_negatives_loss(anchors: tf.Tensor, positives: tf.Tensor,
 
     Example:
         >>> from ct._keras import tf
+from ct.losses.similarity import pairwise_similarities
         >>> from ct.losses.in_batch_negatives import in_batch_negatives_loss
         >>> float(in_batch_negatives_loss(tf.eye(4), tf.eye(4))[0]) < 1e-3
         True

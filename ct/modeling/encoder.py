@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -22,13 +21,18 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ct._keras import keras, tf
-from ct.data.templates import fill_template
+from ct.files import apply_ordinary_permissions
 from ct.modeling.loading import load_backbone, load_tokenizer, resolve_model_dir
+from ct.modeling.model_folder import (read_encoder_settings, read_training_record,
+                                      write_encoder_settings)
 from ct.modeling.pooling import get_pooling
+from ct.modeling.projection import build_projection, load_projection, save_projection
+from ct.modeling.pytorch_layout import save_safetensors
+from ct.modeling.sentence_transformers_layout import write_sentence_transformers_files
+from ct.progress import Progress, as_mode
+from ct.templates import fill_template
 
 logger = logging.getLogger(__name__)
-
-ENCODER_CONFIG = "ct_encoder.json"
 
 
 class SentenceEncoder(keras.layers.Layer):
@@ -75,16 +79,16 @@ class SentenceEncoder(keras.layers.Layer):
         ``bundled:`` name.
 
         Pooling, max length and template default to those saved by :meth:`save`
-        (``ct_encoder.json``), else to mean pooling, 75 tokens and no template; a saved
+        (``ct_encoder.json``), else to those of the folder's sentence-transformers files (as
+        ``SentenceTransformer`` would use them), else to mean pooling, 75 tokens and no
+        template; a pooling other than the saved one is used with a warning. A saved
         projection (``2_Dense/``) is always loaded. ``tokenizer`` skips loading it again.
         """
-        from ct.export.training_record import read_training_record
-        from ct.modeling.projection import load_projection
-
         model_dir = resolve_model_dir(name_or_path)
-        saved = {}
-        if (model_dir / ENCODER_CONFIG).exists():
-            saved = json.loads((model_dir / ENCODER_CONFIG).read_text())
+        saved = read_encoder_settings(model_dir)
+        if pooling and saved.get("pooling") and pooling != saved["pooling"]:
+            logger.warning("%s was trained with %s pooling; encoding with %s pooling as asked",
+                           name_or_path, saved["pooling"], pooling)
         encoder = cls(load_backbone(str(model_dir)), tokenizer or load_tokenizer(str(model_dir)),
                       pooling=pooling or saved.get("pooling", "mean"),
                       max_length=max_length or saved.get("max_length", 75),
@@ -114,8 +118,6 @@ class SentenceEncoder(keras.layers.Layer):
 
     def add_projection(self, units: int) -> None:
         """Adds a new (randomly initialised) linear projection onto ``units`` dimensions."""
-        from ct.modeling.projection import build_projection
-
         self.projection = build_projection(self.hidden_size, units)
         self._embed_function = None
 
@@ -142,7 +144,8 @@ class SentenceEncoder(keras.layers.Layer):
             texts: sentences to embed.
             batch_size: sentences per forward pass.
             normalize: L2-normalise each vector.
-            show_progress: show a progress bar.
+            show_progress: show progress: True (a bar on a terminal, else lines) or a mode of
+                :mod:`ct.progress`.
             on_batch: called with the number of sentences after each batch (progress hooks).
 
         With a prompt ``template``, each text is embedded as the filled-in template.
@@ -155,17 +158,17 @@ class SentenceEncoder(keras.layers.Layer):
         order = np.argsort(lengths, kind="stable")[::-1]
         embed = self._get_embed_function()
         vectors = np.zeros((len(texts), self.embedding_dim), np.float32)
-        from tqdm.auto import tqdm
-
-        starts = range(0, len(texts), batch_size)
-        for start in tqdm(starts, desc="encoding", unit="batch", disable=not show_progress,
-                          leave=False):
+        progress = Progress("encoding", total=len(texts), unit="sentence",
+                            mode=as_mode(show_progress), every=batch_size * 50, leave=False)
+        for start in range(0, len(texts), batch_size):
             index = order[start:start + batch_size]
             batch = self.tokenize([texts[i] for i in index])
             vectors[index] = embed(tf.constant(batch["input_ids"]),
                                    tf.constant(batch["attention_mask"])).numpy()
+            progress.advance(len(index))
             if on_batch is not None:
                 on_batch(len(index))
+        progress.close()
         if normalize:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
@@ -191,13 +194,10 @@ class SentenceEncoder(keras.layers.Layer):
         PyTorch layout (``model.safetensors``, converted with NumPy, no torch), the tokenizer,
         the sentence-transformers module files (pooling and max length as used here, and the
         projection as a ``Dense`` module) and ``ct_encoder.json`` (pooling, max length,
-        template, projection size) for ``ct``. A model card is added by
-        :func:`ct.export.save.export_model` and at the end of ``ct train``.
+        template, projection size) for ``ct``, with ordinary file permissions. A model card is
+        added by :func:`ct.export.save.export_model` and at the end of ``ct train``; upload
+        with :func:`ct.export.hub.push_to_hub`.
         """
-        from ct.export.pytorch_weights import save_safetensors
-        from ct.export.sentence_transformers_files import write_sentence_transformers_files
-        from ct.modeling.projection import save_projection
-
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.backbone.save_pretrained(directory)
@@ -211,36 +211,6 @@ class SentenceEncoder(keras.layers.Layer):
         settings = {"pooling": self.pooling, "max_length": self.max_length,
                     "template": self.template, "embedding_dim": self.embedding_dim,
                     "projection": self.projection is not None}
-        (directory / ENCODER_CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
+        write_encoder_settings(directory, settings)
+        apply_ordinary_permissions(directory)
         return directory
-
-    def push_to_hub(self, repo_id: str, *, token: Optional[str] = None, private: bool = False,
-                    revision: Optional[str] = None, commit_message: Optional[str] = None,
-                    training_record: Optional[dict] = None) -> str:
-        """Exports this encoder (as :meth:`save`, plus a model card) and uploads it to the
-        Hugging Face hub; returns the commit URL.
-
-        Args:
-            repo_id: ``namespace/name``; created if it does not exist.
-            token: a write token (default: ``HF_TOKEN`` or the stored login).
-            private: create the repo private.
-            revision: the branch to commit to (default main).
-            commit_message: the commit's message.
-            training_record: how the model was trained, for the card (default: the
-                ``ct_training.json`` of the folder it was loaded from).
-
-        Example:
-            >>> SentenceEncoder.from_pretrained("runs/ct/final").push_to_hub("me/my-ct-model")
-        """
-        import tempfile
-
-        from ct.export.hub import check_repo_id, push_folder_to_hub, resolve_token
-        from ct.export.save import write_export
-        check_repo_id(repo_id)
-        token = resolve_token(token)
-        with tempfile.TemporaryDirectory(prefix="ct-push-") as scratch:
-            folder = Path(scratch) / repo_id.split("/")[-1]
-            write_export(self, folder, training_record or self.training_record,
-                         model_id=repo_id)
-            return push_folder_to_hub(folder, repo_id, token=token, private=private,
-                                      revision=revision, commit_message=commit_message)

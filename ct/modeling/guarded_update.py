@@ -1,56 +1,174 @@
-"""The parts of a training step every ct model shares: loss scaling for mixed float16, and an
-update that is dropped on every replica when any replica saw a NaN/inf loss or gradient.
+"""The optimizer update every ct model makes: loss scaling for float16, and a step that is
+skipped as a whole when it cannot be trusted.
 
-The trainer reads the returned ``nonfinite`` flag to stop the run or count a skipped batch
-(``on_nonfinite``); the weights never take a non-finite value.
+A step is **skipped** when the loss or the (all-reduced) gradient holds a NaN or an infinity.
+A skipped step changes nothing: no weight, no optimizer slot, not the optimizer's iteration
+count and so not the learning-rate schedule. That is why the update is a branch (apply or
+not), taken in a cross-replica context as Keras' ``LossScaleOptimizer`` does, and not an update
+with zeroed gradients: Adam's moments and weight decay, and RMSprop's accumulator, move even
+with a zero gradient, and Keras' own loss-scale optimizer still counts a skipped step.
+
+Under ``mixed_float16`` the loss is multiplied by a dynamic **loss scale** before
+differentiation and the gradients divided by it after (Micikevicius et al., 2018, as Keras
+does it): an overflowing gradient with a finite loss is an *overflow*, the step is skipped and
+the scale halves (not below 1); after ``growth_steps`` finite steps in a row it doubles. What
+loss scaling cannot explain (a non-finite loss, or a non-finite gradient when the scale is
+already 1, and any non-finite step in float32 or bfloat16) is reported as *non-finite*, and
+the trainer stops or skips per ``on_nonfinite``.
+
+Sparse gradients (the word-embedding lookups) stay ``IndexedSlices``: only their values are
+checked and unscaled, so the normal path never builds a dense ``[vocab, dim]`` gradient.
+
+The layer also counts the steps taken (``steps``), skipped ones included: the position in the
+data stream, which the optimizer's iteration count no longer is.
+
+Example:
+    >>> guard = GuardedUpdate(dynamic_loss_scale=False)
+    >>> status = guard.apply(optimizer, gradients, model.trainable_variables, loss)
+    >>> status["nonfinite"], status["overflow"]
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 from ct._keras import keras, tf
 
-
-def uses_loss_scaling(optimizer) -> bool:
-    """True for a mixed-float16 ``LossScaleOptimizer``."""
-    return isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+_ONLY_FIRST_REPLICA = tf.VariableAggregation.ONLY_FIRST_REPLICA
 
 
-def loss_and_gradients(optimizer, variables, compute_loss: Callable):
-    """Runs ``compute_loss()`` under a tape; returns ``(outputs, loss, gradients)``.
+def _values(gradient):
+    return gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
+
+
+def _map_values(function, gradient):
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(function(gradient.values), gradient.indices,
+                                gradient.dense_shape)
+    return function(gradient)
+
+
+def all_finite(tensors) -> tf.Tensor:
+    """True if no tensor (or IndexedSlices' values) holds a NaN or an infinity."""
+    checks = [tf.reduce_all(tf.math.is_finite(_values(t))) for t in tensors if t is not None]
+    return tf.reduce_all(tf.stack(checks)) if checks else tf.constant(True)
+
+
+class GuardedUpdate(keras.layers.Layer):
+    """Loss scaling, the guarded optimizer update, and the step counter of a training model.
 
     Args:
-        optimizer: the model's optimizer (scales the loss if it is a LossScaleOptimizer).
-        variables: the trainable variables.
-        compute_loss: returns ``(outputs, loss)``: anything the step reports, and this
-            replica's share of the global mean loss.
+        dynamic_loss_scale: scale the loss (``mixed_float16``); otherwise the scale stays 1.
+        initial_scale: the first loss scale (2^15, as Keras).
+        growth_steps: finite steps in a row after which the scale doubles (2000, as Keras).
     """
-    with tf.GradientTape() as tape:
-        outputs, loss = compute_loss()
-        scaled_loss = optimizer.get_scaled_loss(loss) if uses_loss_scaling(optimizer) else loss
-    gradients = tape.gradient(scaled_loss, variables)
-    if uses_loss_scaling(optimizer):
-        gradients = optimizer.get_unscaled_gradients(gradients)
-    return outputs, loss, gradients
 
+    def __init__(self, dynamic_loss_scale: bool = False, initial_scale: float = 2.0 ** 15,
+                 growth_steps: int = 2000, **kwargs):
+        super().__init__(name=kwargs.pop("name", "guarded_update"), dtype="float32", **kwargs)
+        self.dynamic_loss_scale = bool(dynamic_loss_scale)
+        self.growth_steps = int(growth_steps)
+        self.steps = self.add_weight(
+            name="steps", shape=(), dtype=tf.int64, trainable=False,
+            initializer="zeros", aggregation=_ONLY_FIRST_REPLICA)
+        self.loss_scale = self.add_weight(
+            name="loss_scale", shape=(), dtype=tf.float32, trainable=False,
+            initializer=keras.initializers.Constant(
+                initial_scale if self.dynamic_loss_scale else 1.0),
+            aggregation=_ONLY_FIRST_REPLICA)
+        self.finite_streak = self.add_weight(
+            name="finite_streak", shape=(), dtype=tf.int64, trainable=False,
+            initializer="zeros", aggregation=_ONLY_FIRST_REPLICA)
 
-def apply_finite_update(optimizer, gradients, variables, loss) -> tf.Tensor:
-    """Applies the gradients unless a loss or gradient is non-finite on any replica.
+    # ------------------------------------------------------------------ scaling
+    def scale_loss(self, loss: tf.Tensor) -> tf.Tensor:
+        """``loss x scale`` under dynamic loss scaling, else ``loss``."""
+        if not self.dynamic_loss_scale:
+            return loss
+        return loss * tf.cast(self.loss_scale, loss.dtype)
 
-    Variables without a gradient (e.g. BERT's pooler, which mean pooling does not use) are
-    left out. Returns this replica's share of "the step was skipped" (sums to 1 over replicas
-    when it was, 0 otherwise).
-    """
-    pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g, _ in pairs]
-                           + [tf.math.is_finite(loss)])
-    nonfinite = tf.distribute.get_replica_context().all_reduce(
-        tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
-    keep = tf.cast(nonfinite == 0.0, tf.float32)
-    optimizer.apply_gradients([(tf.where(keep > 0, g, tf.zeros_like(g)), v) for g, v in pairs])
-    replicas = tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
-    return (1.0 - keep) / replicas
+    def unscale(self, gradients):
+        """Gradients of the scaled loss divided by the scale (sparse ones stay sparse)."""
+        if not self.dynamic_loss_scale:
+            return gradients
+        inverse = 1.0 / self.loss_scale
+        return [None if g is None else _map_values(lambda v: v * tf.cast(inverse, v.dtype), g)
+                for g in gradients]
+
+    # ------------------------------------------------------------------ the update
+    def apply(self, optimizer, gradients, variables, loss) -> dict:
+        """Applies the (unscaled, per-replica) gradients, or skips the step everywhere.
+
+        Call in a replica context (inside ``train_step``). Variables without a gradient (e.g.
+        BERT's pooler, unused by mean pooling) are left out.
+
+        Returns:
+            This replica's share (summing to the global value over replicas) of
+            ``nonfinite`` (1: skipped, not explained by loss scaling), ``overflow`` (1: a
+            float16 overflow skipped by loss scaling) and ``loss_scale`` (the scale used).
+        """
+        context = tf.distribute.get_replica_context()
+        pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        # Summed over replicas, so every replica sees the same gradients and decides alike.
+        pairs = optimizer.aggregate_gradients(pairs)
+        gradients_finite = all_finite([g for g, _ in pairs])
+        losses_nonfinite = context.all_reduce(
+            tf.distribute.ReduceOp.SUM, tf.cast(~tf.math.is_finite(loss), tf.float32))
+        loss_finite = losses_nonfinite == 0.0
+        apply = tf.logical_and(gradients_finite, loss_finite)
+        scale_used = tf.identity(self.loss_scale)
+        if self.dynamic_loss_scale:
+            overflow = tf.logical_and(tf.logical_and(~gradients_finite, loss_finite),
+                                      scale_used > 1.0)
+        else:
+            overflow = tf.constant(False)
+        nonfinite = tf.logical_and(~apply, ~overflow)
+        self._apply_if(optimizer, pairs, apply)
+        if self.dynamic_loss_scale:
+            self._update_loss_scale(apply)
+        self.steps.assign_add(1)
+        replicas = tf.cast(context.num_replicas_in_sync, tf.float32)
+        return {"nonfinite": tf.cast(nonfinite, tf.float32) / replicas,
+                "overflow": tf.cast(overflow, tf.float32) / replicas,
+                "loss_scale": scale_used / replicas}
+
+    def _apply_if(self, optimizer, pairs, apply: tf.Tensor) -> None:
+        """``optimizer.apply_gradients(pairs)`` if ``apply``, else nothing at all."""
+        gradients = [g for g, _ in pairs]
+        variables = [v for _, v in pairs]
+
+        def apply_gradients(grads):
+            optimizer.apply_gradients(list(zip(grads, variables)),
+                                      skip_gradients_aggregation=True)
+
+        if tf.__internal__.distribute.strategy_supports_no_merge_call():
+            tf.__internal__.smart_cond.smart_cond(
+                apply, lambda: apply_gradients(gradients), lambda: None)
+            return
+
+        # The optimizer's update holds merge calls, which a branch taken in a replica context
+        # cannot; take it in the cross-replica context, as Keras' LossScaleOptimizer does.
+        def cross_replica(distribution, grads, apply_per_replica):
+            decision = distribution.experimental_local_results(apply_per_replica)[0]
+            tf.__internal__.smart_cond.smart_cond(
+                decision,
+                lambda: distribution.extended.call_for_each_replica(apply_gradients,
+                                                                    args=(grads,)),
+                lambda: None)
+
+        tf.distribute.get_replica_context().merge_call(cross_replica, args=(gradients, apply))
+
+    def _update_loss_scale(self, finite: tf.Tensor) -> None:
+        """Keras' dynamic loss scale: halve on overflow (not below 1); double after
+        ``growth_steps`` finite steps in a row."""
+        streak = tf.where(finite, self.finite_streak + 1, tf.zeros_like(self.finite_streak))
+        grow = streak >= self.growth_steps
+        scale = tf.where(finite, tf.where(grow, self.loss_scale * 2.0, self.loss_scale),
+                         tf.maximum(self.loss_scale / 2.0, 1.0))
+        self.loss_scale.assign(tf.where(tf.math.is_finite(scale), scale, self.loss_scale))
+        self.finite_streak.assign(tf.where(grow, tf.zeros_like(streak), streak))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dynamic_loss_scale": self.dynamic_loss_scale,
+                "growth_steps": self.growth_steps}
 
 
 def count_tokens(features: dict) -> tf.Tensor:

@@ -17,8 +17,9 @@ import logging
 import re
 from pathlib import Path
 
-from ct._keras import tf  # noqa: F401  (sets the Keras environment before transformers)
+from ct._keras import keras, tf  # noqa: F401  (sets the Keras environment first)
 from ct.errors import ModelLoadError
+from ct.modeling.projection import projection_dim
 from ct.resources import resolve_path
 
 logger = logging.getLogger(__name__)
@@ -170,8 +171,6 @@ def embedding_dim_of(name_or_path: str, missing_ok: bool = False) -> int:
     Raises:
         ModelLoadError: the checkpoint cannot be found or has no readable config.json.
     """
-    from ct.modeling.projection import projection_dim
-
     if missing_ok and not Path(resolve_path(name_or_path)).expanduser().exists() \
             and not _HUB_ID.fullmatch(name_or_path):
         return 0
@@ -217,8 +216,6 @@ def save_random_checkpoint(base: str, out_dir: str | Path, seed: int = 0,
         if not hasattr(config, key):
             raise ModelLoadError(f"{base}: its {config.model_type} config has no {key!r}")
         setattr(config, key, value)
-    from ct._keras import keras
-
     keras.utils.set_random_seed(seed)
     model = transformers.TFAutoModel.from_config(config)
     model(model.dummy_inputs, training=False)

@@ -8,8 +8,9 @@ positions are masked out of both the sum and the count.
 from __future__ import annotations
 
 from ct._keras import tf
+from ct.config.schema import PoolingMode, choices
 
-POOLING_MODES = ("mean", "cls")
+POOLING_MODES = choices(PoolingMode)
 
 
 def mean_pooling(token_embeddings: tf.Tensor, attention_mask: tf.Tensor) -> tf.Tensor:

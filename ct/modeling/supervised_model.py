@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ct._keras import keras, tf
+from ct.config.schema import AlignLoss, choices
 from ct.losses.alignment import (contrastive_alignment_loss, cosine_alignment_loss,
                                  mse_alignment_loss)
 from ct.losses.cosine_similarity import cosine_similarity_loss
@@ -33,13 +34,14 @@ from ct.losses.in_batch_negatives import in_batch_negatives_loss
 from ct.losses.softmax_nli import NUM_NLI_LABELS, nli_classifier_features, softmax_nli_loss
 from ct.modeling.cross_replica import gather_global_batch
 from ct.modeling.encoder import SentenceEncoder
-from ct.modeling.guarded_update import apply_finite_update, count_tokens, loss_and_gradients
+from ct.modeling.training_model import TrainingModel
 
-OBJECTIVES = ("softmax_nli", "in_batch_negatives", "cosine_similarity", "align_mse",
-              "align_cosine", "align_contrastive")
+# The objectives of the nli, stsb and align stages (the align losses come from the config).
+PAIR_OBJECTIVES = ("softmax_nli", "in_batch_negatives", "cosine_similarity",
+                   *(f"align_{loss}" for loss in choices(AlignLoss)))
 
 
-class SupervisedPairModel(keras.Model):
+class SupervisedPairModel(TrainingModel):
     """A sentence encoder and a supervised pair objective.
 
     Args:
@@ -48,7 +50,8 @@ class SupervisedPairModel(keras.Model):
         scale: ``in_batch_negatives``: cosine similarities are multiplied by this (20, as in
             sentence-transformers' MultipleNegativesRankingLoss).
         dropout: run the backbone in training mode (Sentence-BERT fine-tunes with dropout on).
-        jit_compile: XLA-compile the forward and backward pass.
+        jit_compile, loss_scale_initial, loss_scale_growth_steps: see
+            :class:`ct.modeling.training_model.TrainingModel`.
 
     Inputs to ``train_step``: ``input_ids_i``/``attention_mask_i`` for text column i (two
     columns; three for ``in_batch_negatives``: anchor, positive, hard negative) and labels:
@@ -57,9 +60,9 @@ class SupervisedPairModel(keras.Model):
 
     def __init__(self, encoder: SentenceEncoder, objective: str, scale: float = 20.0,
                  dropout: bool = True, jit_compile: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        super().__init__(jit_compile=jit_compile, **kwargs)
+        if objective not in PAIR_OBJECTIVES:
+            raise ValueError(f"objective must be one of {PAIR_OBJECTIVES}, got {objective!r}")
         self.encoder = encoder
         self.objective = objective
         self.scale = scale
@@ -69,10 +72,7 @@ class SupervisedPairModel(keras.Model):
             self.classifier = keras.layers.Dense(NUM_NLI_LABELS, name="nli_classifier",
                                                  dtype="float32")
             self.classifier.build([None, 3 * encoder.embedding_dim])
-        self.distribute_reduction_method = "sum"
         self.metric_names = ("loss", "accuracy") if objective == "softmax_nli" else ("loss",)
-        self._gradient_function = (tf.function(self._loss_and_gradients, jit_compile=True)
-                                   if jit_compile else self._loss_and_gradients)
 
     @property
     def encoders(self) -> tuple[SentenceEncoder]:
@@ -111,25 +111,15 @@ class SupervisedPairModel(keras.Model):
                                               all_targets, offset), None
         return cosine_similarity_loss(*embeddings, labels), None
 
-    def _loss_and_gradients(self, features: dict, labels: tf.Tensor):
-        def compute_loss():
-            per_example, logits = self.per_example_loss(self(features, training=True), labels)
-            return logits, tf.nn.compute_average_loss(per_example)
+    def replica_loss(self, features: dict, labels: tf.Tensor):
+        """``(logits or None, loss)``: the NLI classifier's logits (for the accuracy) and this
+        replica's share of the global mean loss."""
+        per_example, logits = self.per_example_loss(self(features, training=True), labels)
+        return logits, tf.nn.compute_average_loss(per_example)
 
-        return loss_and_gradients(self.optimizer, self.trainable_variables, compute_loss)
-
-    def train_step(self, data) -> dict:
-        """One update on a (per-replica) batch; returns this replica's share of the metrics.
-
-        As in CT, the loss is averaged over the global batch, so the returned values summed
-        over replicas are the global means (``accuracy`` for ``softmax_nli``), and a non-finite
-        loss or gradient on any replica drops the update everywhere (``nonfinite``).
-        """
-        features, labels = data
-        logits, loss, gradients = self._gradient_function(features, labels)
-        nonfinite = apply_finite_update(self.optimizer, gradients, self.trainable_variables,
-                                        loss)
-        metrics = {"loss": loss, "tokens": count_tokens(features), "nonfinite": nonfinite}
+    def step_metrics(self, logits, loss: tf.Tensor, labels: tf.Tensor) -> dict:
+        """``loss``, and the classifier's ``accuracy`` for ``softmax_nli``."""
+        metrics = {"loss": loss}
         if logits is not None:
             correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32),
                                        tf.cast(labels, tf.int32)), tf.float32)

@@ -25,12 +25,12 @@ class CTFitCallback(keras.callbacks.Callback):
         self.trainer = trainer
 
     def _step(self) -> int:
-        return int(self.model.optimizer.iterations.numpy())
+        return self.model.steps_taken
 
     def on_train_begin(self, logs=None):
         # BackupAndRestore (placed before this callback) has restored the step by now: the
         # data stream continues from there.
-        self.trainer.data_position.assign(self._step())
+        self.trainer.start_stream_at(self._step())
 
     def on_train_batch_begin(self, batch, logs=None):
         self.trainer.step_started()
@@ -50,8 +50,8 @@ class CTFitCallback(keras.callbacks.Callback):
         if self.trainer.halt or not self.trainer.is_eval_step(step):
             return
         self.trainer.step_boundary(step)
-        record = self.trainer.evaluations[-1] if self.trainer.evaluations else None
-        if record is not None and record["step"] == step and logs is not None:
+        record = self.trainer.selection.last_record
+        if record and record["step"] == step and logs is not None:
             scores = {k: v for k, v in record.items() if k.startswith("stsb_dev_model_")}
             logs.update(scores)
             logs["stsb_dev"] = max(scores.values())

@@ -1,4 +1,4 @@
-"""Run checkpoints that survive crashes: both encoders, optimizer, step, data position, RNG.
+"""Run checkpoints that survive crashes: the model(s), optimizer, step, loss scale, RNG.
 
 Layout under ``RUN_DIR/checkpoints/``::
 
@@ -9,11 +9,12 @@ Layout under ``RUN_DIR/checkpoints/``::
 A save writes into a hidden staging folder, renames it into place, then replaces
 ``latest.json`` atomically (``os.replace``). A crash at any point leaves ``latest.json``
 pointing at the previous complete checkpoint; leftovers are cleaned on the next save. The
-optimizer holds the step (``iterations``), hence the learning-rate schedule position; the data
-stream's position follows the step (see ``ct.data.ct_dataset``).
+model holds the steps taken (the data stream's position) and the float16 loss scale; the
+optimizer its slots and its iteration count (the learning-rate schedule's position, which
+skipped steps do not advance).
 
 Example:
-    >>> checkpointer = RunCheckpointer(run_dir / "checkpoints", model, data_position, keep_last=3)
+    >>> checkpointer = RunCheckpointer(run_dir / "checkpoints", model, keep_last=3)
     >>> checkpointer.save(step=500, state={"evaluations": [...]})
     >>> step, state = checkpointer.restore_latest()
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from ct._keras import tf
+from ct.files import apply_ordinary_permissions, write_json_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -35,33 +37,20 @@ LATEST_FILE = "latest.json"
 STATE_FILE = "state.json"
 
 
-def write_json_atomically(path: Path, data: dict) -> None:
-    """Writes JSON to ``path`` via a temporary file and ``os.replace``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 class RunCheckpointer:
     """Saves and restores a CT run.
 
     Args:
         directory: ``RUN_DIR/checkpoints``.
-        model: the CT model (its variables include both encoders; its optimizer the step).
-        data_position: the data stream's position variable.
+        model: the training model (its variables include the encoders and the step counter).
         keep_last: complete checkpoints to keep.
     """
 
-    def __init__(self, directory: str | os.PathLike, model, data_position: tf.Variable,
-                 keep_last: int = 3):
+    def __init__(self, directory: str | os.PathLike, model, keep_last: int = 3):
         self.directory = Path(directory)
         self.keep_last = keep_last
         self.checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=model.optimizer, data_position=data_position,
-            rng=tf.random.get_global_generator())
+            model=model, optimizer=model.optimizer, rng=tf.random.get_global_generator())
 
     def latest(self, directory: Optional[Path] = None) -> Optional[dict]:
         """``{"step", "path"}`` of the newest complete checkpoint in ``directory`` (default:
@@ -83,6 +72,7 @@ class RunCheckpointer:
         shutil.rmtree(staging, ignore_errors=True)
         self.checkpoint.write(str(staging / "ckpt"))
         write_json_atomically(staging / STATE_FILE, {"step": step, **state})
+        apply_ordinary_permissions(staging)
         target = self.directory / name
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)

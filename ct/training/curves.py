@@ -4,13 +4,17 @@ accuracy) and STS-B dev of the model(s) against steps."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from ct.training.metrics_log import read_metrics
 
 
 def plot_training_curves(metrics_path: str | Path, output_path: str | Path,
-                         title: str = "CT") -> Path:
+                         title: str = "CT", kept: Optional[dict] = None) -> Path:
     """Draws the training curves of a run from its ``metrics.jsonl``.
+
+    ``kept`` (``{"model", "step", "stsb_dev_spearman"}``) marks the kept model on the STS-B
+    dev curve, and says so when it is the untouched starting model (step 0).
 
     Example:
         >>> plot_training_curves("runs/ct/metrics.jsonl", "runs/ct/curves.png")
@@ -41,6 +45,13 @@ def plot_training_curves(metrics_path: str | Path, output_path: str | Path,
         for key in models:
             axes[2].plot(eval_steps, [r[key] for r in evaluations], marker="o",
                          label=key[len("stsb_dev_"):].replace("_", " "))
+        if kept and kept.get("stsb_dev_spearman") is not None:
+            label = (f"kept: model {kept['model']} at step {kept['step']}"
+                     + (" (the starting model)" if kept["step"] == 0 else ""))
+            axes[2].scatter([kept["step"]], [kept["stsb_dev_spearman"]], s=160,
+                            facecolors="none", edgecolors="red", linewidths=2, zorder=5,
+                            label=label)
+            axes[2].axvline(kept["step"], color="red", alpha=0.3, linestyle="--")
         axes[2].legend()
     else:
         axes[2].text(0.5, 0.5, "no STS-B dev evaluation", ha="center", va="center")

@@ -25,37 +25,20 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
-from ct.config import TrainConfig, config_to_dict, with_defaults
+from ct.config import TrainConfig, config_to_dict
 from ct.distribute import is_chief
-from ct.errors import OutputDirError
-from ct.export.save import add_model_card
-from ct.training.run_dir import (CONFIG_FILE, SUMMARY_FILE, config_differences,
-                                 run_finished)
+from ct.export.save import publish_model_copy
+from ct.training.run_dir import RunDirectory, run_finished
 from ct.training.stages import STAGES
+from ct.training.summary import stage_row
 from ct.training.trainer import CTTrainer
 
 logger = logging.getLogger(__name__)
-
-
-def stage_row(index: int, summary: dict, folder: Path) -> dict:
-    """One line of the stages table from a stage's ``summary.json``."""
-    stsb = summary.get("stsb_dev") or {}
-    kept = summary.get("kept") or {}
-    before = max(stsb.get("before", {}).values(), default=None)
-    return {"stage": index, "name": summary.get("stage", "ct"), "folder": str(folder),
-            "start_model": summary.get("model_dir"), "steps": summary.get("steps"),
-            "stsb_dev_before": before, "stsb_dev_after": kept.get("stsb_dev_spearman"),
-            "kept": kept, "wall_time_s": summary.get("wall_time_s"),
-            "final_model": summary.get("final_model")}
 
 
 class TrainingPipeline:
@@ -66,20 +49,24 @@ class TrainingPipeline:
         output_dir: where the run goes.
         resume: as for :class:`ct.training.trainer.CTTrainer`: None resumes an unfinished
             run of the same config, True insists on resuming, False refuses a started folder.
+        progress: how training shows progress (see :mod:`ct.progress`).
 
     Every stage's data is read and checked here, before any training starts.
     """
 
     def __init__(self, config: TrainConfig, output_dir: str | os.PathLike,
-                 resume: Optional[bool] = None):
+                 resume: Optional[bool] = None, progress: str = "auto"):
         self.config = config
         self.run_dir = Path(output_dir)
+        self.directory = RunDirectory(self.run_dir, kind="pipeline")
         self.is_chief = is_chief(config.strategy)
         self.single = len(config.stages) == 1
+        self.progress = progress
         if self.single:
-            self.trainer = CTTrainer(config, self.run_dir, resume=resume)
+            self.trainer = CTTrainer(config, self.run_dir, resume=resume,
+                                     progress=progress).check()
             return
-        self.resuming = self._inspect_run_dir(resume)
+        self.resuming = self.directory.inspect(config_to_dict(config), resume)
         self.folders = [self.run_dir / f"stage-{i}-{name}"
                         for i, name in enumerate(config.stages, start=1)]
         self.stage_configs = []
@@ -96,64 +83,33 @@ class TrainingPipeline:
         if pending and (pending[0] == 0 or run_finished(self.folders[pending[0] - 1])):
             index = pending[0]
             self.next_trainer = CTTrainer(self.stage_configs[index], self.folders[index],
-                                          stage=self.stages[index])
-
-    def _inspect_run_dir(self, resume: Optional[bool]) -> bool:
-        run_dir = self.run_dir
-        if run_dir.exists() and not run_dir.is_dir():
-            raise OutputDirError(f"output path {run_dir} exists and is not a directory")
-        if (run_dir / SUMMARY_FILE).exists():
-            raise OutputDirError(f"output directory {run_dir} already holds a finished "
-                                 f"pipeline ({SUMMARY_FILE}); choose another --output-dir")
-        if not (run_dir / CONFIG_FILE).exists():
-            if resume:
-                raise OutputDirError(f"--resume: {run_dir} holds no unfinished run")
-            return False
-        if resume is False:
-            raise OutputDirError(f"output directory {run_dir} already holds a started run; "
-                                 "choose another --output-dir")
-        saved = with_defaults(yaml.safe_load((run_dir / CONFIG_FILE).read_text()) or {})
-        differences = config_differences(saved, config_to_dict(self.config))
-        if differences:
-            raise OutputDirError(
-                f"output directory {run_dir} holds an unfinished pipeline with a different "
-                f"config ({'; '.join(differences[:5])}); resume with the same config or choose "
-                "another --output-dir")
-        return True
+                                          stage=self.stages[index], progress=progress).check()
 
     def run(self) -> dict:
         """Trains every stage; returns the run summary (also in ``OUTPUT_DIR/summary.json``)."""
         if self.single:
-            summary = self.trainer.train()
-            summary["stages"] = [stage_row(1, summary, self.run_dir)]
-            if self.is_chief:
-                _write_json(self.run_dir / SUMMARY_FILE, summary)
-            return summary
+            return self.trainer.train()
         if self.is_chief:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / CONFIG_FILE).write_text(
-                yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+            self.directory.write_config(config_to_dict(self.config))
         summaries = []
         for index, (stage, stage_config, folder) in enumerate(
                 zip(self.stages, self.stage_configs, self.folders), start=1):
             if run_finished(folder):
                 logger.info("stage %d (%s) already finished in %s", index, stage.name, folder)
-                summaries.append(json.loads((folder / SUMMARY_FILE).read_text()))
+                summaries.append(RunDirectory(folder).summary())
                 continue
             logger.info("stage %d of %d: %s, starting from %s", index, len(self.stages),
                         stage.title, stage_config.model)
             trainer = self.next_trainer if self.next_trainer is not None \
-                and self.next_trainer.run_dir == folder else CTTrainer(stage_config, folder,
-                                                                       stage=stage)
+                and self.next_trainer.run_dir == folder else CTTrainer(
+                    stage_config, folder, stage=stage, progress=self.progress)
             self.next_trainer = None
             summaries.append(trainer.train())
         rows = [stage_row(i, s, f) for i, (s, f) in enumerate(zip(summaries, self.folders),
                                                              start=1)]
         final_dir = self.run_dir / "final"
-        if self.is_chief:
-            shutil.rmtree(final_dir, ignore_errors=True)
-            shutil.copytree(self.folders[-1] / "final", final_dir)
-            add_model_card(final_dir, summaries)
+        if self.is_chief:  # complete or absent, replacing a copy a killed run left
+            publish_model_copy(self.folders[-1] / "final", final_dir, summaries)
         summary = {
             "status": "finished",
             "config": config_to_dict(self.config),
@@ -164,9 +120,5 @@ class TrainingPipeline:
             "final_model": str(final_dir),
         }
         if self.is_chief:
-            _write_json(self.run_dir / SUMMARY_FILE, summary)
+            self.directory.write_summary(summary)
         return summary
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n")

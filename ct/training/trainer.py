@@ -1,25 +1,27 @@
-"""CTTrainer: one training stage end to end, inside a ``tf.distribute`` strategy, with two
-drivers. The stage (CT, NLI or STS-B, see ``ct.training.stages``) supplies data and model; the
-trainer is the same for all. Pipelines of several stages: ``ct.training.pipeline``.
+"""CTTrainer: one training stage end to end, a small coordinator of named parts.
 
-``driver: loop`` is a custom loop (``strategy.run`` of the model's ``train_step`` in a
-``tf.function``); ``driver: fit`` is Keras ``model.fit`` with standard callbacks. Both call the
-same ``train_step`` on the same data stream and share the hooks below, so they produce the same
-losses and the same files.
+The stage (CT, NLI, STS-B or align; see :mod:`ct.training.stages`) supplies data and model;
+the trainer runs any of them the same way, with these parts:
 
-What a run writes to its output directory:
+- :class:`~ct.training.run_dir.RunDirectory`: reuse policy (new, resume, refuse), config and
+  summary files, free space;
+- the strategy and precision (:mod:`ct.distribute`, :mod:`ct.training.execution`);
+- a driver (:mod:`ct.training.drivers`): the custom loop or Keras ``fit``, both calling the
+  model's one ``train_step``;
+- :class:`~ct.training.metrics_window.MetricsWindow`: log lines and throughput;
+- :class:`~ct.training.model_selection.ModelSelection`: STS-B dev evaluations and the kept
+  model (``best/``);
+- :class:`~ct.training.checkpointing.RunCheckpointer`: checkpoints every
+  ``checkpoint_every`` steps, resume;
+- :class:`~ct.training.signal_guard.SignalGuard`: Ctrl-C / SIGTERM stop after the step;
+- :class:`~ct.progress.Progress`: the live bar or plain progress lines;
+- :mod:`~ct.training.summary` and :mod:`ct.export.save`: ``summary.json`` and the published
+  ``final/`` (complete or absent, see :mod:`ct.files`).
 
-- ``config.yaml``: the resolved config;
-- ``metrics.jsonl``: one JSON line per logged step (mean loss, positive and negative loss over
-  the steps since the last line, learning rate, pairs/s) and per evaluation (STS-B dev of both
-  models); the same scalars as TensorBoard summaries in ``tensorboard/``;
-- ``curves.png``: loss, positive/negative loss and STS-B dev of both models against steps;
-- ``best/``: the best model so far by STS-B dev (written on improvement, atomically);
-- ``final/``: the kept model, loadable by ``TFAutoModel``/``AutoTokenizer.from_pretrained``;
-- ``summary.json``: config, seed, steps, wall time, throughput, STS-B dev before and after for
-  both models, and which model was kept. Its presence marks the run as finished.
-
-In multi-worker training only the chief writes these; other workers write to a temporary folder.
+What a run writes: ``config.yaml``, ``metrics.jsonl`` (+ ``tensorboard/``), ``curves.png``,
+``checkpoints/``, ``best/``, ``final/`` and, last, ``summary.json`` (its presence marks the run
+as ended). A run killed at any point finishes when the same command runs again. In
+multi-worker training only the chief writes these; other workers write to a temporary folder.
 
 Example:
     >>> summary = CTTrainer(load_config("configs/ct_paper.yaml"), "runs/ct").train()
@@ -27,74 +29,38 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import math
 import os
-import shutil
 import signal
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Optional, Sequence
-
-import yaml
 
 from ct._keras import keras, tf
 from ct.config import TrainConfig, config_to_dict
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.evaluation.sts import STSEvaluator
-from ct.export.save import add_model_card
+from ct.export.save import publish_encoder, publish_model_copy
+from ct.export.training_record import training_record
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
-from ct.training.callbacks import CTFitCallback
+from ct.progress import Progress
 from ct.training.checkpointing import RunCheckpointer
 from ct.training.curves import plot_training_curves
+from ct.training.drivers import run_custom_loop, run_fit
+from ct.training.execution import (check_replica_split, describe_precision, op_determinism,
+                                   precision_policy, seed_everything)
 from ct.training.metrics_log import METRICS_FILE, MetricsLogger
+from ct.training.metrics_window import MetricsWindow
+from ct.training.model_selection import ModelSelection
 from ct.training.optimization import build_optimizer, current_learning_rate
-from ct.training.run_dir import (CONFIG_FILE, SUMMARY_FILE, check_free_space,
-                                 inspect_output_dir, save_encoder_atomically, truncate_metrics)
+from ct.training.run_dir import RunDirectory, check_free_space, estimate_disk_use
+from ct.training.signal_guard import SignalGuard
 from ct.training.stages import Stage, make_stage
+from ct.training.summary import build_summary, kept_description
 
 logger = logging.getLogger(__name__)
-
-def make_distributed_train_step(strategy: tf.distribute.Strategy, model, element_spec=None):
-    """Wraps ``model.train_step`` for the custom loop: ``strategy.run`` + cross-replica sum.
-
-    Args:
-        strategy: the strategy the model was built in.
-        model: the CT model.
-        element_spec: the distributed dataset's ``element_spec``; with it the step is traced
-            once for all batch shapes.
-
-    Returns a ``tf.function`` taking one distributed batch and returning the global ``loss``,
-    ``positive_loss``, ``negative_loss`` and ``tokens``.
-    """
-    signature = [element_spec] if element_spec is not None else None
-
-    @tf.function(input_signature=signature, reduce_retracing=True)
-    def step(batch):
-        per_replica = strategy.run(model.train_step, args=(batch,))
-        return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                for key, value in per_replica.items()}
-
-    return step
-
-
-def _better_model(record: dict) -> int:
-    """The (1-based) model with the highest STS-B dev score; the later model on a tie (CT's
-    model 2, which the paper finds usually better)."""
-    scores = [(record[key], int(key.rsplit("_", 1)[1])) for key in record
-              if key.startswith("stsb_dev_model_")]
-    return max(scores)[1]
-
-
-def _model_scores(record: dict) -> dict:
-    """``{"model_1": score, ...}`` of an evaluation record."""
-    return {key[len("stsb_dev_"):]: value for key, value in record.items()
-            if key.startswith("stsb_dev_model_")}
 
 
 class CTTrainer:
@@ -107,15 +73,19 @@ class CTTrainer:
         resume: ``None`` resumes an unfinished run of the same config found in
             ``output_dir`` (from its latest checkpoint) and starts a new run otherwise;
             ``True`` insists on resuming; ``False`` refuses a folder that holds any run.
+        stage: the stage, already built (a pipeline checks every stage's data before the
+            first one trains); default: built from ``config``.
+        progress: ``auto`` (a bar on a terminal, else plain lines), ``bar``, ``lines`` or
+            ``off``; see :mod:`ct.progress`.
 
-    Everything a user can get wrong (output folder, free space, training data, STS file,
-    model path, tokenizer, strategy, batch split across replicas) is checked in ``__init__``,
-    before any model weights are loaded. ``stage`` may be given already built (a pipeline
-    checks every stage's data before the first one trains).
+    :meth:`check` verifies everything a user can get wrong (output folder, free space,
+    training data, STS file, model path, tokenizer, strategy, batch split across replicas)
+    before any model weights load; :meth:`train` calls it first.
     """
 
     def __init__(self, config: TrainConfig, output_dir: str | os.PathLike,
-                 resume: Optional[bool] = None, stage: Optional[Stage] = None):
+                 resume: Optional[bool] = None, stage: Optional[Stage] = None,
+                 progress: str = "auto"):
         self.config = config
         self.is_chief = is_chief(config.strategy)
         # The run folder is shared by all workers: everyone resumes from its checkpoints, but
@@ -123,79 +93,87 @@ class CTTrainer:
         self.run_dir = Path(output_dir)
         self.output_dir = (self.run_dir if self.is_chief
                            else Path(tempfile.mkdtemp(prefix="ct-worker-")))
-        self.resuming = inspect_output_dir(self.run_dir, config_to_dict(config), resume)
-        self.stage = stage or make_stage(config)
+        self.progress_mode = progress
+        self.stage = stage
+        self._resume_request = resume
+        self.resuming: Optional[bool] = None
+        self.model = None
+        self.selection = ModelSelection(config.keep)
+        self.window: Optional[MetricsWindow] = None
+        self.checkpointer: Optional[RunCheckpointer] = None
+        self.metrics: Optional[MetricsLogger] = None
+        self.progress: Optional[Progress] = None
+        self.signals: Optional[SignalGuard] = None
+        self.steps_done = 0
+        self.halt: Optional[str] = None  # why training must stop: "signal" or "nonfinite"
+        self._step_start = 0.0
+        self._checked = False
+
+    # ------------------------------------------------------------------ checks
+    def check(self) -> "CTTrainer":
+        """Checks every input before anything heavy loads (idempotent); returns self.
+
+        Raises:
+            CTError: a bad output folder, data, model, tokenizer, strategy or batch split.
+        """
+        if self._checked:
+            return self
+        config = self.config
+        self.resuming = RunDirectory(self.run_dir).inspect(config_to_dict(config),
+                                                           self._resume_request)
+        self.stage = self.stage or make_stage(config)
         self.steps = self.stage.steps
-        self.evaluator: Optional[STSEvaluator] = None
-        if config.sts_dev:
-            self.evaluator = STSEvaluator.from_file(config.sts_dev, name="stsb_dev",
-                                                    batch_size=config.eval_batch_size)
+        self.evaluator = (STSEvaluator.from_file(config.sts_dev, name="stsb_dev",
+                                                 batch_size=config.eval_batch_size)
+                          if config.sts_dev else None)
         self.model_dir = resolve_model_dir(config.model)
-        check_free_space(self.output_dir, self.model_dir, config.keep_last,
-                         checkpoints=config.checkpoint_every > 0)
+        self.disk = estimate_disk_use(self.model_dir, self.stage.num_models,
+                                      self.stage.optimizer.name, config.keep_last,
+                                      checkpoints=config.checkpoint_every > 0)
+        check_free_space(self.output_dir, self.disk["total"], config.keep_last)
         self.tokenizer = load_tokenizer(str(self.model_dir))
         self.strategy = get_strategy(config.strategy, config.virtual_devices,
                                      config.require_accelerator)
         self.num_replicas = self.strategy.num_replicas_in_sync
-        group, batch_size = self.stage.group_size, self.stage.batch_size
-        if batch_size % (self.num_replicas * group):
-            what = (f"in whole groups of 1 positive + {config.num_negatives} negatives"
-                    if group > 1 else "evenly")
-            key = "batch_size" if self.stage.name == "ct" else f"{self.stage.name}.batch_size"
-            raise ConfigError(
-                f"{key} {batch_size} cannot be split over {self.num_replicas} replicas {what}; "
-                f"use a multiple of {self.num_replicas * group}")
-        self.model = None
+        check_replica_split(self.stage.batch_size, self.stage.group_size, self.num_replicas,
+                            self.stage.batch_key, config.num_negatives)
+        self.window = MetricsWindow(self.stage.metric_names)
         self.data_position = tf.Variable(0, dtype=tf.int64, trainable=False,
                                          name="data_position")
-        self.checkpointer: Optional[RunCheckpointer] = None
-        self.evaluations: list[dict] = []
-        self.best: Optional[dict] = None
-        self.metrics: Optional[MetricsLogger] = None
-        self.steps_done = 0
-        self.timed_steps = 0
-        self.train_seconds = 0.0
-        self.tokens = 0.0
-        self.nonfinite_steps: list[int] = []
-        self.metric_names = self.stage.metric_names
-        self._window = {key: 0.0 for key in self.metric_names}
-        self._window_steps = 0
-        self._window_seconds = 0.0
-        self._step_start = 0.0
-        self._seen_first_step = False
-        self._progress = None
-        self.halt: Optional[str] = None  # why training must stop: "signal" or "nonfinite"
-        self._signal_number = 0
+        self._checked = True
         # Reported only now that every check has passed: bad input prints one line.
         self.stage.log_data()
+        self._log_plan()
+        return self
+
+    def _log_plan(self) -> None:
+        config, stage, disk = self.config, self.stage, self.disk
+        checkpoints = (f"{config.keep_last + 1} checkpoints of "
+                       f"{disk['checkpoints'] / (config.keep_last + 1) / 1e9:.2f} GB"
+                       if disk["checkpoints"] else "no checkpoints")
+        logger.info("%s: %d steps of %d, %s, %d replica(s), %s; disk: about %.2f GB "
+                    "(%s, best/ and final/ %.2f GB)", stage.title, self.steps,
+                    stage.batch_size, config.strategy, self.num_replicas,
+                    describe_precision(config), disk["total"] / 1e9, checkpoints,
+                    disk["models"] / 1e9)
 
     # ------------------------------------------------------------------ setup
     def build_model(self):
-        """Loads the stage's model (two encoders for CT) and compiles it with the stage's
-        optimizer."""
-        config = self.config
-        keras.utils.set_random_seed(config.seed)
-        # A seeded global generator: checkpointed with the run (RNG state), and required by
-        # op determinism before anything asks for it.
-        tf.random.set_global_generator(tf.random.Generator.from_seed(config.seed))
-        if config.deterministic:
-            tf.config.experimental.enable_op_determinism()
-        previous_policy = keras.mixed_precision.global_policy()
-        keras.mixed_precision.set_global_policy(config.precision)
-        try:
-            with self.strategy.scope():
-                model = self.stage.build_model(str(self.model_dir), self.tokenizer)
-                optimizer = build_optimizer(self.stage.optimizer, total_steps=self.steps)
-                if config.precision == "mixed_float16":
-                    optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-                model.compile(optimizer=optimizer)
-                # Create the optimizer's slots now, so a checkpoint restores them directly.
-                getattr(optimizer, "inner_optimizer", optimizer).build(
-                    model.trainable_variables)
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
+        """Loads the stage's model (two encoders for CT) in the strategy scope, under the
+        configured precision, and compiles it with the stage's optimizer (slots created)."""
+        self.check()
+        seed_everything(self.config.seed)
+        with precision_policy(self.config.precision), self.strategy.scope():
+            model = self.stage.build_model(str(self.model_dir), self.tokenizer)
+            model.compile(optimizer=build_optimizer(self.stage.optimizer,
+                                                    total_steps=self.steps))
+            model.build_optimizer_slots()
         self.model = model
         return model
+
+    def start_stream_at(self, step: int) -> None:
+        """Positions the training stream at ``step`` (read when iteration starts)."""
+        self.data_position.assign(step)
 
     def dataset_fn(self, input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         """The stage's training stream for one input pipeline, in per-replica batches."""
@@ -206,47 +184,36 @@ class CTTrainer:
         self._step_start = time.time()
 
     def step_finished(self, step: int, values: dict) -> None:
-        """Accounts one finished step: non-finite check, throughput, logging, progress bar."""
+        """Accounts one finished step: skipped or applied, logging, progress."""
         seconds = time.time() - self._step_start
-        values = {key: float(values[key])
-                  for key in (*self.metric_names, "tokens", "nonfinite")}
+        values = {key: float(value) for key, value in values.items()}
         self.steps_done = step
-        if self._progress is not None:
-            self._progress.update(1)
+        if self.model.uses_loss_scaling:
+            self.window.loss_scale = values["loss_scale"]
         if values["nonfinite"] > 0:
-            # The model dropped this step's gradients: the weights are those before it.
-            self.nonfinite_steps.append(step)
+            # The update was skipped on every replica: weights and optimizer are as before.
+            self.window.skipped(step, nonfinite=True)
             if self.config.on_nonfinite == "stop":
                 self.halt = "nonfinite"
                 return
             logger.warning("step %d: non-finite loss or gradient; batch skipped (%d so far)",
-                           step, len(self.nonfinite_steps))
+                           step, len(self.window.nonfinite_steps))
+        elif values["overflow"] > 0:
+            self.window.skipped(step, nonfinite=False)
+            logger.debug("step %d: float16 overflow; step skipped, loss scale now %g", step,
+                         values["loss_scale"])
         else:
-            if self._seen_first_step:  # the first step of a process includes tracing
-                self.timed_steps += 1
-                self.train_seconds += seconds
-                self.tokens += values["tokens"]
-            self._seen_first_step = True
-            self._window_seconds += seconds
-            for key in self.metric_names:
-                self._window[key] += values[key]
-            self._window_steps += 1
-        if (step % self.config.log_every == 0 or step == self.steps) \
-                and self._window_steps:
-            self._log_window(step)
-
-    def _log_window(self, step: int) -> None:
-        record = {"step": step,
-                  **{k: v / self._window_steps for k, v in self._window.items()},
-                  "learning_rate": current_learning_rate(self.model.optimizer),
-                  "pairs_per_s": self._window_steps * self.stage.batch_size
-                  / max(self._window_seconds, 1e-9)}
-        self.metrics.log(record)
-        if self._progress is not None:
-            self._progress.set_postfix(loss=f"{record['loss']:.4f}",
-                                       pairs_s=f"{record['pairs_per_s']:.1f}")
-        self._window = {key: 0.0 for key in self.metric_names}
-        self._window_steps, self._window_seconds = 0, 0.0
+            self.window.add(step, values, seconds)
+        if (step % self.config.log_every == 0 or step == self.steps) and self.window.pending:
+            record = self.window.flush(step, self.stage.batch_size)
+            record["learning_rate"] = current_learning_rate(self.model.optimizer)
+            self.metrics.log(record)
+            self.progress.update(step, {"loss": record["loss"],
+                                        "pairs/s": record["pairs_per_s"]})
+        else:
+            self.progress.update(step)
+        if self.signals is not None and self.signals.received:
+            self.halt = "signal"
 
     def is_eval_step(self, step: int) -> bool:
         return step % self.stage.eval_every == 0 or step == self.steps
@@ -258,57 +225,45 @@ class CTTrainer:
         if self.is_eval_step(step):
             self.evaluate(step)
         self.checkpoint_if_due(step)
+        if self.signals is not None and self.signals.received:
+            self.halt = "signal"
 
     def checkpoint_if_due(self, step: int, force: bool = False) -> None:
         every = self.config.checkpoint_every
         if self.checkpointer is None or self.halt == "nonfinite":
             return
         if force or (every and step % every == 0) or step == self.steps:
-            # The stream's position is the step: every batch before it is consumed, so the
-            # pipeline (which reads this variable as a lower bound) loses nothing.
-            self.data_position.assign(step)
-            self.checkpointer.save(step, self._state())
-
-    def _state(self) -> dict:
-        """The trainer's own state, saved beside each checkpoint."""
-        return {"evaluations": self.evaluations, "best": self.best,
-                "window": self._window, "window_steps": self._window_steps,
-                "window_seconds": self._window_seconds, "train_seconds": self.train_seconds,
-                "timed_steps": self.timed_steps, "tokens": self.tokens,
-                "nonfinite_steps": self.nonfinite_steps}
-
-    def _load_state(self, state: dict) -> None:
-        self.evaluations, self.best = state["evaluations"], state["best"]
-        self._window, self._window_steps = state["window"], state["window_steps"]
-        self._window_seconds, self.train_seconds = state["window_seconds"], state["train_seconds"]
-        self.timed_steps, self.tokens = state["timed_steps"], state["tokens"]
-        self.nonfinite_steps = state["nonfinite_steps"]
+            self.checkpointer.save(step, {**self.selection.state(), **self.window.state()})
 
     def evaluate(self, step: int) -> Optional[dict]:
-        """Scores the model(s) on STS-B dev, logs it, and saves a new best model."""
+        """Scores the model(s) on STS-B dev, logs it, and publishes a new best model."""
         if self.evaluator is None:
             return None
-        if self.evaluations and self.evaluations[-1]["step"] == step:
-            return self.evaluations[-1]
-        record = {"event": "eval", "step": step}
-        for index, encoder in enumerate(self.model.encoders, start=1):
-            record[f"stsb_dev_model_{index}"] = self.evaluator(encoder)["spearman"]
-        self.evaluations.append(record)
+        if self.selection.evaluated(step):
+            return self.selection.last_record
+        if self.progress is not None:
+            self.progress.phase("evaluating STS-B dev")
+        scores = {index: self.evaluator(encoder)["spearman"]
+                  for index, encoder in enumerate(self.model.encoders, start=1)}
+        if self.progress is not None:
+            self.progress.phase(None)
+        improved = self.selection.record(step, scores)
+        record = self.selection.last_record
         self.metrics.log(record)
-        logger.info("%s step %d: STS-B dev Spearman %s", self.stage.title, step, ", ".join(
-            f"{name.replace('_', ' ')} = {score:.2f}"
-            for name, score in _model_scores(record).items()))
-        better = _better_model(record)
-        score = record[f"stsb_dev_model_{better}"]
-        if self.best is None or score > self.best["stsb_dev_spearman"]:
-            self.best = {"model": better, "step": step, "stsb_dev_spearman": score}
-            if self.config.keep == "best" and self.is_chief:
-                save_encoder_atomically(self.model.encoders[better - 1], self.output_dir / "best")
+        message = f"{self.stage.title} step {step}: STS-B dev Spearman " + ", ".join(
+            f"model {index} = {score:.2f}" for index, score in scores.items())
+        if self.progress is not None:
+            self.progress.write(f"[ct] {message}" if self.progress.mode == "bar" else message)
+        else:
+            logger.info(message)
+        if improved and self.config.keep == "best" and self.is_chief:
+            publish_encoder(self.model.encoders[improved - 1], self.output_dir / "best",
+                            model_id=str(self.run_dir / "best"))
         return record
 
-    # ------------------------------------------------------------------ drivers
+    # ------------------------------------------------------------------ the run
     def train(self, callbacks: Optional[Sequence[keras.callbacks.Callback]] = None) -> dict:
-        """Runs (or resumes) the whole job; returns the summary (also in ``summary.json``).
+        """Runs (or resumes) the whole stage; returns the summary (also in ``summary.json``).
 
         Args:
             callbacks: Keras callbacks for ``driver: fit`` (ModelCheckpoint, TensorBoard,
@@ -318,192 +273,94 @@ class CTTrainer:
             RunInterrupted: SIGINT/SIGTERM; a checkpoint was saved and the run can resume.
             NonFiniteLossError: a NaN/inf loss or gradient with ``on_nonfinite: stop``.
         """
+        self.check()
         config = self.config
         if callbacks and config.driver != "fit":
             raise ConfigError("Keras callbacks need driver: fit (--set driver=fit)")
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        directory = RunDirectory(self.output_dir)
         if not self.resuming or not self.is_chief:
-            (self.output_dir / CONFIG_FILE).write_text(
-                yaml.safe_dump(config_to_dict(config), sort_keys=False))
+            directory.write_config(config_to_dict(config))
         start_time = time.time()
+        self.stage.on_run_start(self.output_dir, bool(self.resuming))
         self.metrics = MetricsLogger(self.output_dir, tensorboard=config.tensorboard)
-        if self.model is None:
-            self.stage.prepare(self.output_dir)
-            self.build_model()
-        if config.checkpoint_every:
-            self.checkpointer = RunCheckpointer(self.output_dir / "checkpoints", self.model,
-                                                self.data_position, config.keep_last)
-        if self.resuming:
-            self._resume()
-        first_step = int(self.model.optimizer.iterations.numpy())
-        if not self.evaluations:  # a resumed run has its evaluations back from the checkpoint
-            self.evaluate(step=first_step)
-        from tqdm.auto import tqdm
+        with op_determinism(config.deterministic):
+            if self.model is None:
+                self.stage.prepare(self.output_dir, self.progress_mode)
+                self.build_model()
+            if config.checkpoint_every:
+                self.checkpointer = RunCheckpointer(self.output_dir / "checkpoints", self.model,
+                                                    config.keep_last)
+            if self.resuming:
+                self._resume(directory)
+            first_step = self.model.steps_taken
+            self.steps_done = first_step
+            self.progress = Progress(self.stage.title, total=self.steps, initial=first_step,
+                                     mode=self.progress_mode, every=config.log_every)
+            if not self.selection.evaluations:  # a resumed run has its evaluations back
+                self.evaluate(step=first_step)
+            with SignalGuard() as self.signals:
+                if config.driver == "fit":
+                    run_fit(self, callbacks or [])
+                else:
+                    run_custom_loop(self)
+            self.progress.close()
+            self.metrics.close()
+            if self.halt == "signal":
+                return self._stop_on_signal()
+            if self.halt == "nonfinite":
+                return self._stop_on_nonfinite(directory, start_time)
+            return self._finish(directory, start_time)
 
-        self._progress = tqdm(total=self.steps, initial=first_step, desc=self.stage.title,
-                              unit="step",
-                              disable=None)
-        with self._stop_on_signals():
-            if config.driver == "fit":
-                self._train_fit(callbacks or [])
-            else:
-                self._train_loop()
-        self._progress.close()
-        self.metrics.close()
-        if self.halt == "signal":
-            self.checkpoint_if_due(self.steps_done, force=True)
-            saved = ("checkpoint saved" if self.checkpointer
-                     else "no checkpoint (checkpoint_every=0)")
-            raise RunInterrupted(
-                f"interrupted by {signal.Signals(self._signal_number).name} at step "
-                f"{self.steps_done}; {saved}; run the same command again to resume",
-                self._signal_number)
-        if self.halt == "nonfinite":
-            step = self.nonfinite_steps[-1]
-            reason = (f"non-finite loss or gradient at step {step}; the weights were not "
-                      f"updated and the last good checkpoint is kept")
-            summary = self._summary(time.time() - start_time, None, status="stopped",
-                                    reason=reason)
-            (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-            raise NonFiniteLossError(reason + " (on_nonfinite: skip skips such batches)")
-        plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png",
-                             title=self.stage.title)
-        final_dir = self._save_final()
-        summary = self._summary(time.time() - start_time, final_dir)
-        if self.is_chief:  # the kept model is a complete export: add how it was trained
-            add_model_card(final_dir, [summary])
-        (self.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-        return summary
-
-    def _resume(self) -> None:
+    def _resume(self, directory: RunDirectory) -> None:
         restored = (self.checkpointer.restore_latest(self.run_dir / "checkpoints")
                     if self.checkpointer else None)
         if restored is None:
             logger.info("%s holds no checkpoint yet: starting the run over", self.run_dir)
             if self.is_chief:
-                truncate_metrics(self.output_dir, -1)
+                directory.truncate_metrics(-1)
             return
         step, state = restored
-        self._load_state(state)
-        self.steps_done = step
+        self.selection.load_state(state)
+        self.window.load_state(state)
         if self.is_chief:
-            truncate_metrics(self.output_dir, step)
+            directory.truncate_metrics(step)
         logger.info("resuming from the checkpoint at step %d", step)
 
-    @contextlib.contextmanager
-    def _stop_on_signals(self):
-        """SIGINT/SIGTERM finish the current step, then stop (a second SIGINT aborts)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        signals = (signal.SIGINT, signal.SIGTERM)
-        previous = {number: signal.getsignal(number) for number in signals}
+    def _stop_on_signal(self):
+        self.checkpoint_if_due(self.steps_done, force=True)
+        saved = "checkpoint saved" if self.checkpointer else "no checkpoint (checkpoint_every=0)"
+        number = self.signals.received
+        raise RunInterrupted(f"interrupted by {signal.Signals(number).name} at step "
+                             f"{self.steps_done}; {saved}; run the same command again to "
+                             "resume", number)
 
-        def request_stop(number, frame):
-            if self.halt == "signal" and number == signal.SIGINT:
-                raise KeyboardInterrupt
-            self.halt, self._signal_number = "signal", number
-            logger.warning("%s received: stopping after this step and saving a checkpoint",
-                           signal.Signals(number).name)
+    def _stop_on_nonfinite(self, directory: RunDirectory, start_time: float):
+        step = self.window.nonfinite_steps[-1]
+        reason = (f"non-finite loss or gradient at step {step}; the weights were not updated "
+                  f"and the last good checkpoint is kept")
+        summary = build_summary(self, time.time() - start_time, None, status="stopped",
+                                reason=reason)
+        directory.write_summary(summary)
+        raise NonFiniteLossError(reason + " (on_nonfinite: skip skips such batches)")
 
-        for number in signals:
-            signal.signal(number, request_stop)
-        try:
-            yield
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-
-    def _train_loop(self) -> None:
-        model = self.model
-        dataset = self.strategy.distribute_datasets_from_function(self.dataset_fn)
-        step_function = make_distributed_train_step(self.strategy, model, dataset.element_spec)
-        first = int(model.optimizer.iterations.numpy())
-        self.data_position.assign(first)
-        iterator = iter(dataset)
-        for step in range(first + 1, self.steps + 1):
-            self.step_started()
-            self.step_finished(step, step_function(next(iterator)))
-            if self.halt == "nonfinite":
-                break
-            self.step_boundary(step)
-            if self.halt:
-                break
-
-    def _train_fit(self, callbacks: Sequence[keras.callbacks.Callback]) -> None:
-        """``model.fit`` with an epoch of ``eval_every`` steps. A run resumed in the middle of
-        an epoch first finishes that epoch in a short ``fit`` of its own."""
-        steps, eval_every = self.steps, self.stage.eval_every
-        restoring = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
-        others = [c for c in callbacks if c not in restoring]
-        creator = keras.utils.experimental.DatasetCreator(self.dataset_fn)
-        first = int(self.model.optimizer.iterations.numpy())
-        if first % eval_every and first < steps:
-            partial = min(eval_every - first % eval_every, steps - first)
-            self.model.fit(creator, epochs=1, steps_per_epoch=partial,
-                           callbacks=[CTFitCallback(self)], verbose=0)
-        current = int(self.model.optimizer.iterations.numpy())
-        if self.halt or current >= steps:
-            return
-        self.model.fit(
-            creator, initial_epoch=current // eval_every,
-            epochs=math.ceil(steps / eval_every), steps_per_epoch=eval_every,
-            callbacks=[*restoring, CTFitCallback(self), *others], verbose=0)
-
-    # ------------------------------------------------------------------ outputs
-    def _save_final(self) -> Path:
-        """Writes ``final/``: the best model (``keep: best``) or the better model at the end."""
-        final_dir = self.output_dir / "final"
+    def _finish(self, directory: RunDirectory, start_time: float) -> dict:
+        """Publishes ``final/`` (complete, with its model card), then ``summary.json``."""
         best_dir = self.output_dir / "best"
-        if self.config.keep == "best" and best_dir.exists():
-            shutil.copytree(best_dir, final_dir)
-            return final_dir
-        # keep: last, or no STS-B dev set: the better model at the end; without scores,
-        # model 2, which the paper finds usually better.
-        last = self.evaluations[-1] if self.evaluations else {}
-        index = _better_model(last) if last else len(self.model.encoders)
-        self.best = {"model": index, "step": self.steps_done,
-                     "stsb_dev_spearman": last.get(f"stsb_dev_model_{index}")}
-        save_encoder_atomically(self.model.encoders[index - 1], final_dir)
-        return final_dir
-
-    def _summary(self, wall_seconds: float, final_dir: Optional[Path], status: str = "finished",
-                 reason: Optional[str] = None) -> dict:
-        config = self.config
-        stsb = None
-        if self.evaluations:
-            first, last = self.evaluations[0], self.evaluations[-1]
-            stsb = {"before": _model_scores(first), "after": _model_scores(last),
-                    "evaluations": self.evaluations}
-        return {
-            "status": status,
-            "reason": reason,
-            "stage": self.stage.name,
-            "config": config_to_dict(config),
-            "seed": config.seed,
-            "steps": self.steps_done,
-            "driver": config.driver,
-            "strategy": self.config.strategy,
-            "replicas": self.num_replicas,
-            "model_dir": str(self.model_dir),
-            **self.stage.data_summary(),
-            "wall_time_s": round(wall_seconds, 2),
-            "train_time_s": round(self.train_seconds, 2),
-            # after the first step of the process, which includes tracing
-            "pairs_per_s": round(self.timed_steps * self.stage.batch_size
-                                 / max(self.train_seconds, 1e-9), 2),
-            "tokens_per_s": round(self.tokens / max(self.train_seconds, 1e-9), 1),
-            "final_loss": self._last_logged("loss"),
-            "nonfinite_steps": self.nonfinite_steps,
-            "stsb_dev": stsb,
-            "kept": self.best,
-            "final_model": str(final_dir) if final_dir else None,
-        }
-
-    def _last_logged(self, key: str) -> Optional[float]:
-        lines = (self.output_dir / METRICS_FILE).read_text().splitlines()
-        for line in reversed(lines):
-            record = json.loads(line)
-            if key in record:
-                return record[key]
-        return None
+        from_best = self.config.keep == "best" and best_dir.exists()
+        if not from_best:
+            self.selection.keep_at_end(self.steps_done, len(self.model.encoders))
+        final_dir = self.output_dir / "final"
+        summary = build_summary(self, time.time() - start_time, final_dir)
+        plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png",
+                             title=self.stage.title, kept=self.selection.best)
+        if self.is_chief:
+            if from_best:
+                publish_model_copy(best_dir, final_dir, [summary])
+            else:
+                kept = self.model.encoders[self.selection.best["model"] - 1]
+                publish_encoder(kept, final_dir, training_record([summary]),
+                                model_id=str(final_dir))
+            directory.write_summary(summary)
+        logger.info("%s finished: kept %s", self.stage.title,
+                    kept_description(self.selection.best))
+        return summary

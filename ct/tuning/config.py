@@ -28,8 +28,6 @@ from typing import Any, Literal, Optional
 from ct.config import config_from_dict, parse_override, read_config_data
 from ct.errors import ConfigError
 
-TUNERS = ("random", "bayesian", "hyperband")
-
 
 @dataclasses.dataclass
 class TuneConfig:
@@ -45,7 +43,7 @@ class TuneConfig:
     # random/bayesian: the number of trials; hyperband: a cap (0: as many as its brackets need)
     max_trials: int = 10
     executions_per_trial: int = 1  # runs per trial (seeds seed, seed + 1, ...); scores averaged
-    objective: str = "stsb_dev"  # see ct.tuning.objectives.OBJECTIVES
+    objective: str = "stsb_dev"  # see ct.tuning.objectives.TUNE_OBJECTIVES
     seed: int = 1  # the tuner's seed (keras-tuner treats 0 as "random": must be >= 1)
     num_initial_points: int = 0  # bayesian: random trials first (0: 3 x the parameters)
     max_epochs: int = 9  # hyperband: the longest trial, in epochs of epoch_steps

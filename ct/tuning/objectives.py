@@ -44,7 +44,7 @@ class Objective:
         return summary.get(self.name)
 
 
-OBJECTIVES = {
+TUNE_OBJECTIVES = {
     "stsb_dev": Objective("stsb_dev", "max", "STS-B dev Spearman x100 of the kept model"),
     "final_loss": Objective("final_loss", "min", "mean training loss of the last logged steps"),
     "pairs_per_s": Objective("pairs_per_s", "max", "training pairs per second"),
@@ -59,15 +59,15 @@ def get_objective(name: str, config: TrainConfig) -> Objective:
         ConfigError: an unknown objective (with a suggestion), or ``stsb_dev`` without an
             STS-B dev set to evaluate on.
     """
-    if name not in OBJECTIVES:
-        close = difflib.get_close_matches(name, list(OBJECTIVES), n=1, cutoff=0.5)
+    if name not in TUNE_OBJECTIVES:
+        close = difflib.get_close_matches(name, list(TUNE_OBJECTIVES), n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(f"tune.objective '{name}' is not a figure ct runs log; {hint}"
-                          f"choose one of {', '.join(OBJECTIVES)}")
+                          f"choose one of {', '.join(TUNE_OBJECTIVES)}")
     if name == "stsb_dev" and not config.sts_dev:
         raise ConfigError("tune.objective stsb_dev needs STS-B dev evaluation, but sts_dev is "
                           "null; set sts_dev or choose tune.objective: final_loss")
-    return OBJECTIVES[name]
+    return TUNE_OBJECTIVES[name]
 
 
 def last_stage_summary(run_dir: str | Path) -> dict:

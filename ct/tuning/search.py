@@ -70,8 +70,6 @@ logger = logging.getLogger(__name__)
 SEARCH_FILE = "search.yaml"
 PROJECT = "keras_tuner"
 TRIALS_DIR = "trials"
-_HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round",
-                   "tuner/trial_id")
 
 
 class _StopSearch(keras_tuner.errors.FatalError):

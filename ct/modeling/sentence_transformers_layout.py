@@ -90,3 +90,27 @@ def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: i
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=2) + "\n")
     return list(written)
+
+
+def read_sentence_transformers_settings(directory: str | Path) -> dict:
+    """The pooling and truncation length a sentence-transformers folder declares, as ct names
+    them (``{"pooling": "mean", "max_length": 256}``); only what is present and has a ct
+    equivalent (mean or CLS pooling). ``{}`` for a folder without those files."""
+    directory = Path(directory)
+    settings: dict = {}
+    config = directory / SENTENCE_BERT_CONFIG
+    if config.exists():
+        length = json.loads(config.read_text()).get("max_seq_length")
+        if isinstance(length, int) and length > 0:
+            settings["max_length"] = length
+    pooling = directory / POOLING_FOLDER / "config.json"
+    if pooling.exists():
+        modes = json.loads(pooling.read_text())
+        active = [name for name in ("cls_token", "mean_tokens", "max_tokens",
+                                    "mean_sqrt_len_tokens", "weightedmean_tokens",
+                                    "lasttoken") if modes.get(f"pooling_mode_{name}")]
+        if active == ["mean_tokens"]:
+            settings["pooling"] = "mean"
+        elif active == ["cls_token"]:
+            settings["pooling"] = "cls"
+    return settings

@@ -1,0 +1,468 @@
+"""The config schema: dataclasses, their defaults, and the checks of ranges and cross-field rules.
+
+The defaults are the values of the CT paper (Carlsson et al., ICLR 2021) and of the authors'
+original code; each is cited where it is declared. Every option carries a one-line help text
+(``option(..., help=...)``), from which ``docs/config.md`` is generated
+(:mod:`ct.config.reference`), so the documented keys cannot drift from the code. The option
+lists that other modules need (strategies, pooling modes, stage names, precisions) are the
+``Literal`` types declared here, read with :func:`choices`.
+
+Loading YAML and ``--set`` overrides into these classes is :mod:`ct.config.loader`'s job.
+Validation is per stage: options of a stage that is not in ``stages`` are not checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from typing import Any, Literal, Optional
+
+from ct.errors import ConfigError
+from ct.templates import check_template
+
+# The option lists, in one place (other modules derive theirs with `choices`).
+StageName = Literal["ct", "nli", "stsb", "align"]
+CTObjective = Literal["ct", "ct_ibn"]
+PoolingMode = Literal["mean", "cls"]
+StrategyName = Literal["auto", "default", "one_device", "mirrored", "multi_worker", "tpu",
+                       "parameter_server"]
+Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
+OptimizerName = Literal["rmsprop", "adam", "adamw", "sgd"]
+NLIObjective = Literal["softmax", "in_batch_negatives"]
+AlignLoss = Literal["mse", "cosine", "contrastive"]
+
+
+def choices(literal_type: Any) -> tuple:
+    """The values of a ``Literal`` option type, e.g. ``choices(StrategyName)``."""
+    return typing.get_args(literal_type)
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str, factory: Any = None) -> Any:
+    """A dataclass field with a help text (shown in ``docs/config.md``).
+
+    Args:
+        default: the default value (immutable).
+        help: one line: what the option does, its unit, and where the default comes from.
+        factory: a callable making the default, for lists and sections.
+    """
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata={"help": help})
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+STAGE_NAMES = choices(StageName)
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    """Optimizer and learning-rate schedule.
+
+    CT paper / original code: RMSprop, learning rate 1e-5 that steps down to 8e-6, 6e-6, 4e-6
+    and 2e-6 at steps 500, 1000, 1500 and 2000 (a piecewise-constant decay).
+    """
+
+    name: OptimizerName = option("rmsprop", help="optimizer (CT paper: RMSprop)")
+    learning_rate: float = option(1e-5, help="the (initial or peak) learning rate (CT paper: "
+                                             "1e-5)")
+    lr_boundaries: list[int] = option(
+        help="piecewise schedule: steps at which the rate changes (CT code: 500, 1000, 1500, "
+             "2000)", factory=lambda: [500, 1000, 1500, 2000])
+    lr_values: list[float] = option(
+        help="piecewise schedule: the rate after each boundary (CT code: 8e-6 ... 2e-6)",
+        factory=lambda: [8e-6, 6e-6, 4e-6, 2e-6])
+    weight_decay: float = option(0.0, help="decoupled weight decay (adamw only)")
+    clipnorm: Optional[float] = option(None, help="clip each gradient to this norm (off when "
+                                                  "null)")
+    schedule: Literal["piecewise", "warmup_linear"] = option(
+        "piecewise", help="piecewise: the CT schedule above; warmup_linear: linear warm-up over "
+                          "warmup_ratio of the steps, then linear decay to 0 "
+                          "(sentence-transformers' WarmupLinear)")
+    warmup_ratio: float = option(0.1, help="warmup_linear: share of the stage's steps spent "
+                                           "warming up")
+
+    def validate(self, prefix: str = "optimizer") -> None:
+        """Checks ranges; raises ConfigError naming ``prefix.key``."""
+        if self.learning_rate <= 0:
+            raise ConfigError(f"{prefix}.learning_rate must be > 0, got {self.learning_rate}")
+        if len(self.lr_boundaries) != len(self.lr_values):
+            raise ConfigError(
+                f"{prefix}.lr_boundaries ({len(self.lr_boundaries)} values) and "
+                f"{prefix}.lr_values ({len(self.lr_values)} values) must have the same length")
+        if list(self.lr_boundaries) != sorted(set(self.lr_boundaries)):
+            raise ConfigError(f"{prefix}.lr_boundaries must be strictly increasing")
+        if any(v <= 0 for v in self.lr_values):
+            raise ConfigError(f"{prefix}.lr_values must all be > 0")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"{prefix}.warmup_ratio must be in [0, 1), got "
+                              f"{self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"{prefix}.weight_decay must be >= 0, got {self.weight_decay}")
+
+
+def supervised_optimizer() -> OptimizerConfig:
+    """Sentence-BERT's fine-tuning optimizer (Reimers & Gurevych, 2019; sentence-transformers
+    ``fit`` defaults): AdamW, learning rate 2e-5, weight decay 0.01, linear warm-up over 10% of
+    the steps then linear decay."""
+    return OptimizerConfig(name="adamw", learning_rate=2e-5, lr_boundaries=[], lr_values=[],
+                           weight_decay=0.01, schedule="warmup_linear", warmup_ratio=0.1)
+
+
+@dataclasses.dataclass
+class TFDSSource:
+    """A dataset from tensorflow-datasets (``pip install tensorflow-datasets``).
+
+    ``name`` is a TFDS name, with a config where the dataset has several (``snli``,
+    ``multi_nli``, ``glue/stsb``, ``wikipedia/20230601.en``); ``split`` accepts TFDS slicing
+    (``train[:10%]``). Data must be prepared in ``data_dir`` (TFDS' default folder if unset);
+    ``download: true`` lets ct download and prepare it first (needs network).
+    """
+
+    name: Optional[str] = option(None, help="a TFDS name, e.g. snli, glue/stsb, "
+                                            "wikipedia/20230601.en (unused when null)")
+    split: str = option("train", help="TFDS split, slicing allowed (train[:10%])")
+    data_dir: Optional[str] = option(None, help="where the prepared data is (TFDS' default "
+                                                "when null)")
+    text_field: Optional[str] = option(None, help="CT corpus: the text feature (default: the "
+                                                  "only one)")
+    download: bool = option(False, help="let ct download and prepare the dataset (needs "
+                                        "network)")
+
+
+def _check_positive(config: Any, *names: str, prefix: str = "") -> None:
+    for name in names:
+        value = getattr(config, name)
+        if value <= 0:
+            raise ConfigError(f"{prefix}{name} must be > 0, got {value}")
+
+
+def _check_supervised_lengths(section: Any, name: str) -> None:
+    _check_positive(section, "epochs", "batch_size", prefix=name + ".")
+    for key in ("steps", "eval_every"):
+        if getattr(section, key) < 0:
+            raise ConfigError(f"{name}.{key} must be >= 0 (0: from epochs), got "
+                              f"{getattr(section, key)}")
+    section.optimizer.validate(f"{name}.optimizer")
+
+
+def _check_has_training_data(section: Any, name: str) -> None:
+    if not section.train and not any(source.name for source in section.train_tfds):
+        raise ConfigError(
+            f"stage {name!r} has no training data: set {name}.train to files or "
+            f"{name}.train_tfds to a tensorflow-datasets name")
+
+
+@dataclasses.dataclass
+class NLIStageConfig:
+    """The supervised NLI stage (the CT paper's "NLI-CT" models train this before CT).
+
+    Sentence-BERT (Reimers & Gurevych, 2019): one epoch over SNLI + MultiNLI, batch 16, a
+    softmax classifier over ``[u; v; |u-v|]``, AdamW 2e-5 with 10% linear warm-up.
+    ``in_batch_negatives`` (entailment as positive, contradiction as hard negative, scaled
+    cosine similarities; Gao et al., 2021) is the stronger alternative.
+    """
+
+    train: list[str] = option(help="SNLI/MultiNLI JSONL or TSV files", factory=list)
+    train_tfds: list[TFDSSource] = option(help="TFDS NLI datasets (snli, multi_nli)",
+                                          factory=list)
+    objective: NLIObjective = option(
+        "softmax", help="softmax: Sentence-BERT's classifier over [u; v; |u-v|]; "
+                        "in_batch_negatives: entailment positive, contradiction hard negative")
+    scale: float = option(20.0, help="in_batch_negatives: cosine similarities times this")
+    epochs: int = option(1, help="passes over the training pairs (Sentence-BERT: 1)")
+    steps: int = option(0, help="optimizer steps (0: epochs x pairs // batch_size)")
+    batch_size: int = option(16, help="pairs per step (Sentence-BERT: 16)")
+    optimizer: OptimizerConfig = option(help="AdamW 2e-5, weight decay 0.01, 10% warm-up "
+                                             "(Sentence-BERT)", factory=supervised_optimizer)
+    dropout: bool = option(True, help="train with the backbone's dropout on (Sentence-BERT)")
+    eval_every: int = option(1000, help="steps between STS-B dev evaluations (0: once per "
+                                        "epoch)")
+
+    def validate(self) -> None:
+        """Checks the stage's options; raises ConfigError naming ``nli.key``."""
+        _check_supervised_lengths(self, "nli")
+        _check_has_training_data(self, "nli")
+
+
+@dataclasses.dataclass
+class STSBStageConfig:
+    """The supervised STS-B stage (the CT paper's "CT-STSb" models train this after CT).
+
+    Sentence-BERT's STS-B recipe: cosine similarity of the pooled embeddings regressed onto the
+    gold score / 5 (mean squared error), 4 epochs, batch 16, AdamW 2e-5 with 10% linear warm-up,
+    model selected on STS-B dev (``sts_dev``).
+    """
+
+    train: list[str] = option(help="STS-B style files (the bundled STS-B train by default)",
+                              factory=lambda: ["bundled:stsb-train"])
+    train_tfds: list[TFDSSource] = option(help="TFDS STS datasets (glue/stsb)", factory=list)
+    epochs: int = option(4, help="passes over the training pairs (Sentence-BERT: 4)")
+    steps: int = option(0, help="optimizer steps (0: epochs x pairs // batch_size)")
+    batch_size: int = option(16, help="pairs per step (Sentence-BERT: 16)")
+    optimizer: OptimizerConfig = option(help="AdamW 2e-5, weight decay 0.01, 10% warm-up "
+                                             "(Sentence-BERT)", factory=supervised_optimizer)
+    dropout: bool = option(True, help="train with the backbone's dropout on")
+    eval_every: int = option(0, help="steps between STS-B dev evaluations (0: once per epoch)")
+
+    def validate(self) -> None:
+        """Checks the stage's options; raises ConfigError naming ``stsb.key``."""
+        _check_supervised_lengths(self, "stsb")
+        _check_has_training_data(self, "stsb")
+
+
+@dataclasses.dataclass
+class AlignStageConfig:
+    """The ``align`` stage: teach the encoder another model's embedding space.
+
+    As Multilingual-CLIP (Carlsson et al., LREC 2022) trains a text encoder to reproduce the
+    English CLIP text encoder's vectors, and KoCLIP/LiT train a text encoder contrastively
+    against image embeddings: the student (the stage's model) learns to map each sentence onto
+    its target vector. Targets come from a ``teacher`` (any model ct can load; it encodes the
+    training sentences once, before the first step) or from ``targets``, a precomputed
+    ``.npy``/``.npz`` file whose row i belongs to line i of the ``train`` file(s).
+    """
+
+    train: list[str] = option(help="text files: one sentence a line, or source<TAB>translation",
+                              factory=list)
+    format: Literal["auto", "text", "parallel"] = option(
+        "auto", help="parallel: source<TAB>translation lines; auto: parallel if lines hold a "
+                     "tab")
+    teacher: Optional[str] = option(None, help="a model folder, hub name or bundled: name "
+                                               "whose vectors are the targets")
+    targets: Optional[str] = option(None, help=".npy (memory-mapped) or .npz of target vectors, "
+                                               "one row per train line")
+    targets_key: Optional[str] = option(None, help=".npz: the array's name (default: the only "
+                                                   "one)")
+    loss: AlignLoss = option(
+        "mse", help="mse (Multilingual-CLIP), cosine (1 - cos), or contrastive (symmetric "
+                    "in-batch InfoNCE, KoCLIP / LiT)")
+    scale: float = option(20.0, help="contrastive: cosine similarities x scale")
+    projection: Literal["auto", "linear", "none"] = option(
+        "auto", help="a linear map onto the target dimension, trained and exported "
+                     "(auto: only if the dimensions differ)")
+    template: Optional[str] = option(None, help='prompt template for the student\'s inputs, '
+                                                'e.g. "This is a photo of {}."')
+    epochs: int = option(1, help="passes over the training lines")
+    steps: int = option(0, help="optimizer steps (0: epochs x lines // batch_size)")
+    batch_size: int = option(64, help="sentences per step")
+    optimizer: OptimizerConfig = option(help="AdamW 2e-5, weight decay 0.01, 10% warm-up",
+                                        factory=supervised_optimizer)
+    dropout: bool = option(True, help="train with the backbone's dropout on")
+    eval_every: int = option(0, help="steps between STS-B dev evaluations (0: once per epoch)")
+    teacher_batch_size: int = option(64, help="sentences per batch when the teacher encodes "
+                                              "the training lines")
+
+    def validate(self) -> None:
+        """Checks the stage's options; raises ConfigError naming ``align.key``."""
+        _check_supervised_lengths(self, "align")
+        if not self.train:
+            raise ConfigError("stage 'align' has no training data: set align.train to text "
+                              "files (one sentence per line, or source<TAB>translation)")
+        if bool(self.teacher) == bool(self.targets):
+            raise ConfigError("stage 'align' needs exactly one source of target vectors: "
+                              "align.teacher (a model) or align.targets (a .npy/.npz file)")
+        check_template(self.template, "align.template")
+        if self.scale <= 0:
+            raise ConfigError(f"align.scale must be > 0, got {self.scale}")
+        _check_positive(self, "teacher_batch_size", prefix="align.")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything ``ct train`` needs. Flat for the options users change most.
+
+    The top level configures the CT stage and what all stages share (model, pooling,
+    max_length, evaluation, execution, checkpoints); ``nli:``, ``stsb:`` and ``align:`` hold
+    the other stages' own data and hyperparameters. ``stages`` lists what runs, in order.
+    """
+
+    stages: list[str] = option(
+        help="stages in order, each starting from the model the previous one kept: ct, nli, "
+             "stsb, align (e.g. [nli, ct] or [ct, stsb])", factory=lambda: ["ct"])
+
+    # The model
+    model: str = option("bundled:all-MiniLM-L6-v2",
+                        help="a local checkpoint folder, a hub name, or bundled:all-MiniLM-L6-v2")
+    pooling: PoolingMode = option("mean", help="mean: attention-masked mean over real tokens "
+                                               "(CT paper); cls: the first token")
+    max_length: int = option(75, help="truncation length in tokens (CT code: max_sent_len=75)")
+    dropout: bool = option(False, help="CT: run both models with dropout on (the original code "
+                                       "trains with dropout off)")
+
+    # The CT corpus
+    corpus: list[str] = option(
+        help="files or globs: one sentence a line, or .jsonl / .csv with text_field",
+        factory=lambda: ["bundled:wiki_sentences"])
+    corpus_format: Literal["auto", "text", "jsonl", "csv"] = option(
+        "auto", help="auto: from the file suffix (.jsonl/.json, .csv/.tsv, else text)")
+    text_field: Optional[str] = option(None, help="JSONL key or CSV column holding the "
+                                                  "sentence (default: text)")
+    on_bad_line: Literal["error", "skip"] = option(
+        "error", help="an undecodable or malformed corpus line: error (naming file and line) "
+                      "or skip and count")
+    max_bad_line_share: float = option(0.01, help="with on_bad_line: skip, refuse a corpus with "
+                                                  "a larger share of bad lines")
+    corpus_index_dir: Optional[str] = option(
+        None, help="where corpus line indexes are cached (default: $CT_CACHE_DIR/corpus-index "
+                   "or ~/.cache/ct/corpus-index); never part of a run's identity")
+    corpus_changed: Literal["error", "rebuild"] = option(
+        "error", help="a corpus file that changed since the run started, on resume: error, or "
+                      "rebuild its index and continue on the changed corpus (ct train "
+                      "--rebuild-corpus-index); never part of a run's identity")
+    padding: Literal["longest", "max_length"] = option(
+        "longest", help="longest: pad each batch to its longest sentence; max_length: fixed "
+                        "shapes (XLA, TPUs)")
+    corpus_tfds: TFDSSource = option(help="read the CT corpus from tensorflow-datasets instead "
+                                          "(used when it has a name)", factory=TFDSSource)
+
+    # The CT objective
+    objective: CTObjective = option(
+        "ct", help="ct: the paper's objective; ct_ibn: in-batch negatives "
+                   "(sentence-transformers' ContrastiveTensionLossInBatchNegatives)")
+    batch_size: int = option(16, help="CT: sentence pairs per step (CT paper: 16); ct_ibn: "
+                                      "sentences per step")
+    num_negatives: int = option(7, help="ct: K negative pairs per positive pair (CT paper: 7)")
+    ibn_similarity: Literal["cosine", "dot"] = option("cosine",
+                                                      help="ct_ibn: the similarity")
+    ibn_scale: float = option(20.0, help="ct_ibn: similarities x scale (sentence-transformers' "
+                                         "default)")
+    ibn_learn_scale: bool = option(True, help="ct_ibn: train log(scale), as "
+                                              "sentence-transformers does")
+
+    # Length and optimisation of the CT stage
+    steps: int = option(5000, help="CT optimizer steps (CT code: 10 epochs x 500 batches)")
+    seed: int = option(42, help="seed of the weights' initial state, sampling and shuffling")
+    optimizer: OptimizerConfig = option(help="the CT stage's optimizer (CT paper: RMSprop with "
+                                             "a step-wise decaying rate)",
+                                        factory=OptimizerConfig)
+
+    # Evaluation and model selection
+    sts_dev: Optional[str] = option("bundled:stsb-dev", help="STS file for model selection "
+                                                             "(null: no evaluation)")
+    eval_every: int = option(500, help="CT: steps between STS-B dev evaluations (CT code: "
+                                       "between epochs of 500 steps)")
+    eval_batch_size: int = option(64, help="sentences per batch when evaluating")
+    keep: Literal["best", "last"] = option(
+        "best", help="best: the better model at its best STS-B dev score (step 0 included); "
+                     "last: the better model at the end")
+
+    # Execution
+    driver: Literal["loop", "fit"] = option(
+        "loop", help="loop: ct's custom loop; fit: Keras model.fit (standard callbacks work); "
+                     "both call the same train_step")
+    strategy: StrategyName = option("default", help="tf.distribute strategy (see "
+                                                    "ct/distribute.py)")
+    virtual_devices: int = option(0, help="split the CPU into N logical devices (to run "
+                                          "mirrored on a CPU)")
+    require_accelerator: bool = option(False, help="refuse to run mirrored/auto without a GPU "
+                                                   "or TPU")
+    precision: Precision = option(
+        "float32", help="mixed_bfloat16: TPUs, Ampere+ GPUs and CPUs with AVX512-BF16; "
+                        "mixed_float16: GPUs, with dynamic loss scaling")
+    loss_scale_initial: float = option(32768.0, help="mixed_float16: the initial loss scale "
+                                                     "(2^15, as Keras)")
+    loss_scale_growth_steps: int = option(
+        2000, help="mixed_float16: the scale doubles after this many finite steps in a row and "
+                   "halves at every overflow (as Keras)")
+    jit_compile: bool = option(False, help="XLA-compile the forward and backward pass (pair "
+                                           "with padding: max_length)")
+    deterministic: bool = option(True, help="TensorFlow op determinism while training: the same "
+                                            "seed gives the same loss curve")
+
+    # Reliability
+    checkpoint_every: int = option(500, help="steps between checkpoints (both encoders, "
+                                             "optimizer, step, data position); 0: off")
+    keep_last: int = option(3, help="complete checkpoints kept")
+    on_nonfinite: Literal["stop", "skip"] = option(
+        "stop", help="a NaN/inf loss or gradient that loss scaling does not explain: stop the "
+                     "run (exit 3) or skip the batch and count it")
+    log_every: int = option(10, help="steps between metrics lines and progress lines")
+    tensorboard: bool = option(True, help="write TensorBoard summaries to "
+                                          "OUTPUT_DIR/tensorboard")
+    output_dir: Optional[str] = option(None, help="where the run goes (--output-dir; default "
+                                                  "runs/ct-TIME)")
+
+    nli: NLIStageConfig = option(help="the NLI stage (stages: [nli, ...])",
+                                 factory=NLIStageConfig)
+    stsb: STSBStageConfig = option(help="the STS-B stage (stages: [..., stsb])",
+                                   factory=STSBStageConfig)
+    align: AlignStageConfig = option(help="the align stage (stages: [align])",
+                                     factory=AlignStageConfig)
+
+    def validate(self) -> None:
+        """Checks ranges and cross-field rules of the shared options and of each stage in
+        ``stages`` (only those); raises ConfigError naming the key."""
+        self._validate_stage_list()
+        _check_positive(self, "max_length", "eval_batch_size", "log_every")
+        if self.max_length < 3:
+            raise ConfigError(f"max_length must be >= 3, got {self.max_length}")
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"checkpoint_every must be >= 0 (0: off), got "
+                              f"{self.checkpoint_every}")
+        if self.keep_last < 1:
+            raise ConfigError(f"keep_last must be >= 1, got {self.keep_last}")
+        if self.virtual_devices < 0:
+            raise ConfigError(f"virtual_devices must be >= 0, got {self.virtual_devices}")
+        if self.loss_scale_initial < 1:
+            raise ConfigError(f"loss_scale_initial must be >= 1, got {self.loss_scale_initial}")
+        _check_positive(self, "loss_scale_growth_steps")
+        for name in self.stages:
+            if name == "ct":
+                self.validate_ct()
+            else:
+                getattr(self, name).validate()
+
+    def validate_ct(self) -> None:
+        """Checks the CT stage's options (the top level)."""
+        _check_positive(self, "batch_size", "steps", "eval_every")
+        if self.num_negatives < 1:
+            raise ConfigError(f"num_negatives must be >= 1, got {self.num_negatives}")
+        if self.objective == "ct_ibn":
+            if self.batch_size < 2:
+                raise ConfigError(f"batch_size must be >= 2 with objective: ct_ibn (the other "
+                                  f"sentences of the batch are the negatives), got "
+                                  f"{self.batch_size}")
+            if self.ibn_scale <= 0:
+                raise ConfigError(f"ibn_scale must be > 0, got {self.ibn_scale}")
+        elif self.batch_size % (self.num_negatives + 1):
+            raise ConfigError(
+                f"batch_size ({self.batch_size}) must be a multiple of num_negatives + 1 "
+                f"({self.num_negatives + 1}): each positive pair comes with num_negatives "
+                "negative pairs")
+        if not 0.0 <= self.max_bad_line_share <= 1.0:
+            raise ConfigError(f"max_bad_line_share must be between 0 and 1, got "
+                              f"{self.max_bad_line_share}")
+        if not self.corpus and not self.corpus_tfds.name:
+            raise ConfigError("corpus is empty: give at least one file or glob, or "
+                              "corpus_tfds.name")
+        self.optimizer.validate("optimizer")
+
+    def _validate_stage_list(self) -> None:
+        if not self.stages:
+            raise ConfigError(f"stages is empty: list one or more of {', '.join(STAGE_NAMES)}")
+        for name in self.stages:
+            if name not in STAGE_NAMES:
+                message = f"unknown stage {name!r} in stages; known stages: " + \
+                    ", ".join(STAGE_NAMES)
+                close = difflib.get_close_matches(name, STAGE_NAMES, n=1, cutoff=0.5)
+                raise ConfigError(message + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if len(set(self.stages)) != len(self.stages):
+            raise ConfigError(f"stages {self.stages} names a stage twice; each stage runs once")
+
+    @property
+    def positives_per_batch(self) -> int:
+        """Number of positive pairs (identical sentences) in one batch."""
+        if self.objective == "ct_ibn":
+            return self.batch_size
+        return self.batch_size // (self.num_negatives + 1)
+
+
+# Options that do not change what a run computes: a run resumes when only these differ.
+NOT_PART_OF_A_RUN = ("output_dir", "corpus_index_dir", "corpus_changed")
+
+# Options that existed in earlier versions, with what replaced them.
+REMOVED_OPTIONS = {
+    "shuffle_buffer": "shuffle_buffer was removed: every pass over the corpus is now a seeded "
+                      "permutation of all its sentences (uniform sampling at any size); drop "
+                      "the key",
+}

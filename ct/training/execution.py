@@ -1,0 +1,91 @@
+"""Where and how a stage computes: the strategy's replica split, the precision policy, seeds
+and op determinism, set for the duration of a training run and restored after it.
+
+Example:
+    >>> with training_environment(config):
+    ...     model = stage.build_model(...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+
+from ct._keras import keras, tf
+from ct.config import TrainConfig
+from ct.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def check_replica_split(batch_size: int, group_size: int, num_replicas: int, key: str,
+                        num_negatives: int) -> None:
+    """Refuses a global batch that cannot be cut into equal per-replica batches of whole
+    groups (CT: one positive + K negatives).
+
+    Raises:
+        ConfigError: naming ``key`` and the multiple to use.
+    """
+    if batch_size % (num_replicas * group_size):
+        what = (f"in whole groups of 1 positive + {num_negatives} negatives"
+                if group_size > 1 else "evenly")
+        raise ConfigError(
+            f"{key} {batch_size} cannot be split over {num_replicas} replicas {what}; "
+            f"use a multiple of {num_replicas * group_size}")
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Keras' global mixed-precision policy set to ``name`` (``float32``, ``mixed_float16``,
+    ``mixed_bfloat16``) while models are built, and restored after."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _determinism_switch():
+    """TensorFlow's ``(is_enabled, disable)`` pair for op determinism, if it can be found.
+
+    TensorFlow exports ``enable_op_determinism`` but not its inverse; both live in the module
+    that defines the exported function, which is where this looks (no import of
+    ``tensorflow.python``), so that a run can leave the process as it found it.
+    """
+    module = sys.modules.get(tf.config.experimental.enable_op_determinism.__module__)
+    is_enabled = getattr(module, "is_op_determinism_enabled", None)
+    disable = getattr(module, "disable_op_determinism", None)
+    return (is_enabled, disable) if is_enabled and disable else (None, None)
+
+
+@contextlib.contextmanager
+def op_determinism(enabled: bool):
+    """TensorFlow op determinism on (the same seed gives the same loss curve) for the block,
+    restored to its previous state after it where TensorFlow allows."""
+    if not enabled:
+        yield
+        return
+    is_enabled, disable = _determinism_switch()
+    was_enabled = is_enabled() if is_enabled else True
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_enabled and disable is not None:
+            disable()
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Python, NumPy and TensorFlow, and sets a seeded global TF generator (saved in
+    checkpoints, so a resumed run draws the same numbers)."""
+    keras.utils.set_random_seed(seed)
+    tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
+
+
+def describe_precision(config: TrainConfig) -> str:
+    """``"float32"`` or ``"mixed_float16 (loss scale 32768)"`` for the start-up line."""
+    if config.precision == "mixed_float16":
+        return f"mixed_float16 (dynamic loss scale from {config.loss_scale_initial:g})"
+    return config.precision

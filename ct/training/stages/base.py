@@ -1,0 +1,81 @@
+"""The stage interface: what differs between CT, NLI, STS-B and align training.
+
+The trainer (:class:`ct.training.trainer.CTTrainer`) runs any stage the same way (strategy,
+loop or ``fit``, evaluation on STS-B dev, checkpoints, best-model keeping); a stage supplies
+its data, its model and its length. Every stage reads and checks its data when it is created,
+before any weights load, so bad input fails in one line.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ct.config import OptimizerConfig, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+
+class Stage:
+    """Base class. Subclasses set the attributes below and implement the methods.
+
+    Attributes:
+        name: ``ct``, ``nli``, ``stsb`` or ``align``.
+        title: how logs and progress bars name it (``CT``, ``CT-IBN``, ``NLI``, ...).
+        steps: the stage's length in optimizer steps.
+        batch_size: global examples (pairs or sentences) per step.
+        eval_every: steps between STS-B dev evaluations (the end is always evaluated).
+        optimizer: the optimizer section that applies.
+        group_size: per-replica batches must hold whole groups of this many examples.
+        num_models: the encoders the stage trains (CT: 2).
+        metric_names: what ``train_step`` reports besides ``tokens`` and the update status.
+    """
+
+    name = ""
+    title = ""
+    group_size = 1
+    num_models = 1
+    metric_names: tuple[str, ...] = ("loss",)
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.steps = 0
+        self.batch_size = 0
+        self.eval_every = 0
+        self.optimizer: OptimizerConfig = config.optimizer
+
+    @property
+    def batch_key(self) -> str:
+        """The config key of the batch size (for messages)."""
+        return "batch_size" if self.name == "ct" else f"{self.name}.batch_size"
+
+    def model_options(self) -> dict:
+        """Options every training model takes (XLA and float16 loss scaling)."""
+        config = self.config
+        return {"jit_compile": config.jit_compile,
+                "loss_scale_initial": config.loss_scale_initial,
+                "loss_scale_growth_steps": config.loss_scale_growth_steps}
+
+    def log_data(self) -> None:
+        """Logs what the stage trains on (called once every check has passed)."""
+
+    def on_run_start(self, run_dir: Path, resuming: bool) -> None:
+        """Called before training starts or resumes, with the run folder (the CT stage records
+        its corpus there and checks it has not changed on resume)."""
+
+    def prepare(self, output_dir: Path, progress_mode: str = "off") -> None:
+        """Heavy preparation once every check has passed, before the model is built (the
+        align stage's teacher encodes the training sentences here)."""
+
+    def build_model(self, model_dir: str, tokenizer):
+        """The stage's :class:`ct.modeling.training_model.TrainingModel` (call inside the
+        strategy scope)."""
+        raise NotImplementedError
+
+    def dataset_fn(self, tokenizer, start_position):
+        """``dataset_fn(input_context)`` of the stage's endless training stream."""
+        raise NotImplementedError
+
+    def data_summary(self) -> dict:
+        """What the stage trained on, for ``summary.json``."""
+        raise NotImplementedError
