@@ -27,6 +27,8 @@ _EXPORTS = {
     "TrainingPipeline": "ct.training.pipeline",
     "export_model": "ct.export.save",
     "HyperparameterSearch": "ct.tuning.search",
+    "push_to_hub": "ct.export.hub",
+    "configure_logging": "ct.logging_setup",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -298,7 +298,7 @@ def _encode(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from ct.errors import ConfigError
     from ct.export import hub
-    from ct.export.save import check_export_complete, export_model
+    from ct.export.save import check_export_complete, export_model, rewrite_model_card
 
     pushing = args.push_to_hub is not None
     hub_only = [flag for flag, value in (("--private", args.private), ("--revision",
@@ -324,7 +324,14 @@ def _export(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(hub.plan_push(folder, args.push_to_hub, revision=args.revision,
                             private=args.private, commit_message=args.commit_message).describe())
+        if not args.out:
+            print(f"would rewrite {folder}/README.md first: the model card's title and loading "
+                  f"examples for {args.push_to_hub}")
+        print(hub.describe_token(args.token))
         return 0
+    if not args.out:  # an existing export: its card names the repo, not the local folder
+        rewrite_model_card(folder, model_id=args.push_to_hub)
+        print(f"rewrote the model card of {folder} for {args.push_to_hub}")
     url = hub.push_folder_to_hub(folder, args.push_to_hub, token=args.token,
                                  private=args.private, revision=args.revision,
                                  commit_message=args.commit_message)
@@ -393,7 +400,8 @@ def _tune(args: argparse.Namespace) -> int:
     from ct.tuning.report import format_trials_table
     from ct.tuning.search import HyperparameterSearch
 
-    search = HyperparameterSearch.from_file(args.config, args.output_dir, args.overrides)
+    search = HyperparameterSearch.from_file(args.config, args.output_dir, args.overrides,
+                                            progress=_progress_mode(args))
     result = search.run()
     objective = result.objective
     done = sum(trial.objective is not None for trial in result.trials)
@@ -425,6 +433,8 @@ def format_pipeline_summary(summary: dict) -> str:
     for row in summary["stages"]:
         kept = row.get("kept") or {}
         kept_text = f"model {kept['model']} at step {kept['step']}" if kept else "-"
+        if kept and kept.get("step") == 0:
+            kept_text += " (the untouched starting model)"
         lines.append(f"  {row['stage']}. {row['name']:<12} {row['steps']:>6}   "
                      f"{_score(row['stsb_dev_before'])}           "
                      f"{_score(row['stsb_dev_after'])}   {kept_text}")
@@ -434,6 +444,8 @@ def format_pipeline_summary(summary: dict) -> str:
 
 def format_summary(summary: dict) -> str:
     """A short human-readable table of a finished single-stage run."""
+    from ct.training.summary import kept_description
+
     title = {"ct": "CT", "nli": "NLI", "stsb": "STS-B", "align": "Align"}.get(
         summary.get("stage", "ct"), "")
     if summary.get("stage") == "ct" and summary.get("config", {}).get("objective") == "ct_ibn":
@@ -449,9 +461,7 @@ def format_summary(summary: dict) -> str:
                          f"{stsb['after'][name]:6.2f}")
     kept = summary.get("kept") or {}
     if kept:
-        score = kept.get("stsb_dev_spearman")
-        score_text = f", STS-B dev {score:.2f}" if score is not None else ""
-        lines += ["", f"kept: model {kept['model']} at step {kept['step']}{score_text}"]
+        lines += ["", f"kept: {kept_description(kept)}"]
     lines.append(f"exported model: {summary['final_model']}")
     return "\n".join(lines)
 

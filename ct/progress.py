@@ -116,6 +116,13 @@ class Progress:
             self._last_line = done
             logger.info(self.line())
 
+    def set_total(self, total: int) -> None:
+        """Changes the total (a job whose length is learnt as it runs, e.g. Hyperband)."""
+        self.total = int(total)
+        if self._bar is not None:
+            self._bar.total = self.total
+            self._bar.refresh()
+
     def advance(self, units: int = 1, figures: Optional[dict] = None) -> None:
         """Adds ``units`` done."""
         self.update(self.done + units, figures)

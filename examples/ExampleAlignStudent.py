@@ -11,8 +11,12 @@ and of the teacher.
 import argparse
 from pathlib import Path
 
-from ct import SentenceEncoder, STSEvaluator, TrainingPipeline, load_config
-from ct.modeling.loading import save_random_checkpoint
+from ct.logging_setup import configure_logging
+
+configure_logging()  # first, before TensorFlow loads: ct's lines as [ct] ..., TensorFlow's quiet
+
+from ct import SentenceEncoder, STSEvaluator, TrainingPipeline, load_config  # noqa: E402
+from ct.modeling.loading import save_random_checkpoint  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "align_teacher.yaml"
 

@@ -11,7 +11,11 @@ import sys
 
 import numpy as np
 
-from ct import SentenceEncoder
+from ct.logging_setup import configure_logging
+
+configure_logging()  # first, before TensorFlow loads: ct's lines as [ct] ..., TensorFlow's quiet
+
+from ct import SentenceEncoder  # noqa: E402
 
 texts = ["This is the first sentence within this example",
          "Here is a second sentence for this example, that is a bit different",

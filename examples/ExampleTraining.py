@@ -10,12 +10,15 @@ then used to embed a few sentences.
 """
 
 import argparse
-import logging
 from pathlib import Path
 
 import numpy as np
 
-from ct import CTTrainer, SentenceEncoder, load_config
+from ct.logging_setup import configure_logging
+
+configure_logging()  # first, before TensorFlow loads: ct's lines as [ct] ..., TensorFlow's quiet
+
+from ct import CTTrainer, SentenceEncoder, load_config  # noqa: E402
 
 
 def main() -> None:
@@ -26,7 +29,6 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--output", default="runs/example-training")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="[ct] %(message)s")
 
     # The paper's hyperparameters, with our model, corpus and training length.
     paper_config = Path(__file__).resolve().parents[1] / "configs" / "ct_paper.yaml"

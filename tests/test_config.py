@@ -76,3 +76,35 @@ def test_saved_config_from_an_older_version_gets_the_new_defaults():
     assert config_differences(with_defaults(saved), current) == []
     changed = config_to_dict(load_config(PAPER, ["objective=ct_ibn"]))
     assert config_differences(with_defaults(saved), changed) == ["objective: 'ct' -> 'ct_ibn'"]
+
+
+def test_the_options_reference_is_generated_from_the_config_classes():
+    import dataclasses
+
+    from ct.config.reference import options_reference
+
+    reference = options_reference()
+    assert (REPO_ROOT / "docs" / "config.md").read_text() == reference, \
+        "docs/config.md is stale: python -m ct.config.reference > docs/config.md"
+    for field in dataclasses.fields(TrainConfig):
+        assert f"| `{field.name}` |" in reference and field.metadata["help"]
+    for key in ("optimizer.lr_boundaries", "nli.optimizer.learning_rate", "align.teacher",
+                "corpus_tfds.split", "nli.train_tfds.name"):
+        assert f"| `{key}` |" in reference, key
+
+
+def test_removed_options_say_what_replaced_them():
+    with pytest.raises(ConfigError, match="shuffle_buffer was removed: every pass over the "
+                                          "corpus is now a seeded permutation"):
+        load_config(PAPER, ["shuffle_buffer=1000"])
+
+
+def test_validation_is_per_stage():
+    # CT's options are not checked when CT does not run, and vice versa
+    load_config(PAPER, ["stages=[stsb]", "batch_size=12"])
+    with pytest.raises(ConfigError, match="must be a multiple of num_negatives"):
+        load_config(PAPER, ["stages=[stsb, ct]", "batch_size=12"])
+    load_config(PAPER, ["nli.batch_size=0"])
+    with pytest.raises(ConfigError, match="nli.batch_size must be > 0"):
+        load_config(PAPER, ["stages=[nli]", "nli.batch_size=0",
+                            "nli.train=x.jsonl"])

@@ -62,7 +62,7 @@ def test_the_index_is_built_once_and_rebuilt_when_the_file_changes(tmp_path, cap
     cache = tmp_path / "cache"
     path = tmp_path / "corpus.txt"
     path.write_text("one\ntwo\n")
-    with caplog.at_level(logging.INFO, logger="ct"):
+    with caplog.at_level(logging.DEBUG, logger="ct"):
         assert len(Corpus.from_patterns([str(path)], index_dir=str(cache))) == 2
         assert len(Corpus.from_patterns([str(path)], index_dir=str(cache))) == 2
     assert sum("indexing" in r.message for r in caplog.records) == 1

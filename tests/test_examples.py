@@ -13,6 +13,10 @@ def test_example_training_on_a_users_corpus(tmp_path, tiny_bert_dir, corpus_file
         capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "STS-B dev after:" in result.stdout and "cosine similarities" in result.stdout
+    # logging is set up as the CLI does it: ct's lines are ct's, TensorFlow's INFO is quiet
+    assert "[ct] corpus:" in result.stderr
+    for tensorflow_info in ("oneDNN custom operations", "cpu_feature_guard", "cuda drivers"):
+        assert tensorflow_info not in result.stderr
     assert (tmp_path / "run" / "final" / "tf_model.h5").exists()
 
 

@@ -251,3 +251,26 @@ def test_unfinished_run_is_not_exported(tmp_path, capsys, finished_run):
     (stopped / "summary.json").write_text(json.dumps(summary))
     status = main(["export", str(stopped), "--out", str(tmp_path / "out")])
     _one_line_error(capsys, status, 2, "did not finish")
+
+
+def test_pushing_an_existing_export_rewrites_its_card_for_the_repo(tmp_path, capsys,
+                                                                   finished_run, fake_hub,
+                                                                   monkeypatch):
+    run, _ = finished_run
+    out = tmp_path / "export"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    assert str(out) in (out / "README.md").read_text()
+    capsys.readouterr()
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    assert main(["export", str(out), "--push-to-hub", "me/tiny-ct", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "would rewrite" in printed and "token: none found" in printed
+    assert str(out) in (out / "README.md").read_text()  # a dry run changes nothing
+    assert main(["export", str(out), "--push-to-hub", "me/tiny-ct", "--token", "t"]) == 0
+    card = (out / "README.md").read_text()
+    assert "# tiny-ct" in card and 'from_pretrained("me/tiny-ct"' in card
+    assert str(out) not in card
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    assert main(["export", str(out), "--push-to-hub", "me/tiny-ct", "--dry-run"]) == 0
+    assert "token: found in HF_TOKEN" in capsys.readouterr().out

@@ -66,3 +66,28 @@ def test_hub_name_without_network_or_cache_is_a_clear_error(monkeypatch, tmp_pat
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
     with pytest.raises(ModelLoadError, match="could not be fetched from the hub"):
         resolve_model_dir("someone/not-cached-model")
+
+
+def test_a_sentence_transformers_folder_is_encoded_as_it_declares(tmp_path, tiny_bert_dir,
+                                                                   caplog):
+    """ct eval / ct encode on a sentence-transformers folder use its max_seq_length and
+    pooling, as SentenceTransformer does; another pooling is used with a warning."""
+    import json
+    import logging
+    import shutil
+
+    from ct.modeling.encoder import SentenceEncoder
+
+    folder = tmp_path / "st-model"
+    shutil.copytree(tiny_bert_dir, folder)
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 12}))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(
+        {"word_embedding_dimension": 32, "pooling_mode_cls_token": True,
+         "pooling_mode_mean_tokens": False}))
+    encoder = SentenceEncoder.from_pretrained(str(folder))
+    assert (encoder.max_length, encoder.pooling) == (12, "cls")
+    with caplog.at_level(logging.WARNING, logger="ct"):
+        mean = SentenceEncoder.from_pretrained(str(folder), pooling="mean", max_length=40)
+    assert (mean.max_length, mean.pooling) == (40, "mean")
+    assert any("trained with cls pooling" in r.message for r in caplog.records)

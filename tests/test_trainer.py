@@ -51,3 +51,17 @@ def test_a_few_steps_lower_the_loss(tmp_path, train_overrides):
     CTTrainer(load_config(PAPER, overrides), tmp_path / "run").train()
     losses = logged_losses(tmp_path / "run")
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_a_run_that_keeps_the_starting_model_says_so(tmp_path, capsys, train_overrides):
+    """A learning rate that only makes the models worse: step 0 wins, and the summary, the
+    end of the run and the command's table say it in words."""
+    from ct.cli import main
+
+    args = [arg for item in [*train_overrides, "optimizer.learning_rate=0.5"]
+            for arg in ("--set", item)] + ["-q"]
+    assert main(["train", str(PAPER), *args, "--output-dir", str(tmp_path / "run")]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["kept"]["step"] == 0 and summary["kept_is_starting_model"] is True
+    assert summary["stages"][0]["kept_is_starting_model"] is True
+    assert "the untouched starting model" in capsys.readouterr().out

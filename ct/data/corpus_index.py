@@ -35,6 +35,7 @@ import mmap
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -112,6 +113,7 @@ class FileIndex:
         self.data_path = Path(self.meta["data_path"]) if self.meta["data_path"] else \
             folder / "texts.bin"
         self._map: Optional[mmap.mmap] = None
+        self.built_now = False  # True if this process built it (not read from the cache)
 
     @property
     def num_sentences(self) -> int:
@@ -164,8 +166,11 @@ def load_or_build(source: dict, cache: Path, build: Callable[[Path], dict],
         return FileIndex(folder)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=cache))
     try:
-        logger.info("indexing %s (once; cached in %s)", description, cache)
+        # Reported after validation (the stage's corpus line): bad input stays one line.
+        logger.debug("indexing %s (once; cached in %s)", description, cache)
+        started = time.time()
         meta = build(staging)
+        meta["build_seconds"] = round(time.time() - started, 3)
         write_json_atomically(staging / "meta.json", {"version": INDEX_VERSION,
                                                       "source": source, **meta})
         os.chmod(staging, 0o755 & ~_umask())
@@ -176,7 +181,9 @@ def load_or_build(source: dict, cache: Path, build: Callable[[Path], dict],
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return FileIndex(folder)
+    index = FileIndex(folder)
+    index.built_now = True
+    return index
 
 
 def _umask() -> int:

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -73,6 +74,20 @@ def resolve_token(token: Optional[str]) -> str:
         raise HubError("no Hugging Face token: set HF_TOKEN, pass --token, or run "
                        "`huggingface-cli login` (the token needs write access)")
     return found
+
+
+def describe_token(token: Optional[str]) -> str:
+    """One line for ``--dry-run``: whether a push would find a token, and where."""
+    if token:
+        return "token: given with --token"
+    from huggingface_hub import get_token
+
+    if os.environ.get("HF_TOKEN"):
+        return "token: found in HF_TOKEN"
+    if get_token():
+        return "token: found (the stored huggingface-cli login)"
+    return ("token: none found - the push would fail; set HF_TOKEN, pass --token, or run "
+            "`huggingface-cli login` (write access)")
 
 
 def plan_push(folder: str | Path, repo_id: str, *, revision: Optional[str] = None,

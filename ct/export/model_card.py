@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from ct.modeling.model_folder import read_encoder_settings
 from ct.modeling.sentence_transformers_layout import template_prefix
 
 MODEL_CARD = "README.md"
@@ -229,8 +230,7 @@ def write_model_card(directory: str | Path, record: Optional[dict],
     """Writes ``README.md`` into a saved model folder (read for its ``ct_encoder.json``);
     ``model_id`` defaults to the folder's path."""
     directory = Path(directory)
-    settings_file = directory / "ct_encoder.json"
-    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+    settings = read_encoder_settings(directory)
     path = directory / MODEL_CARD
     path.write_text(build_model_card(record, model_id or str(directory), settings))
     return path

@@ -17,16 +17,18 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
 from ct.errors import ExportError
-from ct.export.model_card import MODEL_CARD, write_model_card
+from ct.export.model_card import MODEL_CARD, build_model_card, write_model_card
 from ct.export.training_record import training_record
 from ct.files import copy_folder_atomically, publish_folder
 from ct.modeling.encoder import SentenceEncoder
 from ct.modeling.loading import resolve_model_dir
-from ct.modeling.model_folder import read_training_record, write_training_record
+from ct.modeling.model_folder import (read_encoder_settings, read_training_record,
+                                      write_training_record)
 from ct.resources import is_bundled
 
 # What a complete export holds (besides the tokenizer files and 1_Pooling/).
@@ -144,6 +146,18 @@ def add_model_card(model_dir: Path, stage_summaries: list[dict],
     record = training_record(stage_summaries)
     write_training_record(model_dir, record)
     write_model_card(model_dir, record, model_id or str(model_dir))
+
+
+def rewrite_model_card(directory: str | Path, model_id: str) -> Path:
+    """Regenerates an export's ``README.md`` for ``model_id`` (e.g. the hub repo it is pushed
+    to): title and loading examples name the repo instead of a local folder. Written to a
+    temporary file and renamed."""
+    directory = Path(directory)
+    staging = directory / f".{MODEL_CARD}.tmp"
+    staging.write_text(build_model_card(read_training_record(directory), model_id,
+                                        read_encoder_settings(directory)))
+    os.replace(staging, directory / MODEL_CARD)
+    return directory / MODEL_CARD
 
 
 def check_export_complete(directory: str | Path) -> None:

@@ -103,7 +103,8 @@ class GuardedUpdate(keras.layers.Layer):
         Returns:
             This replica's share (summing to the global value over replicas) of
             ``nonfinite`` (1: skipped, not explained by loss scaling), ``overflow`` (1: a
-            float16 overflow skipped by loss scaling) and ``loss_scale`` (the scale used).
+            float16 overflow skipped by loss scaling) and ``loss_scale`` (the scale after this
+            step: halved after an overflow).
         """
         context = tf.distribute.get_replica_context()
         pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
@@ -114,10 +115,9 @@ class GuardedUpdate(keras.layers.Layer):
             tf.distribute.ReduceOp.SUM, tf.cast(~tf.math.is_finite(loss), tf.float32))
         loss_finite = losses_nonfinite == 0.0
         apply = tf.logical_and(gradients_finite, loss_finite)
-        scale_used = tf.identity(self.loss_scale)
         if self.dynamic_loss_scale:
             overflow = tf.logical_and(tf.logical_and(~gradients_finite, loss_finite),
-                                      scale_used > 1.0)
+                                      self.loss_scale > 1.0)
         else:
             overflow = tf.constant(False)
         nonfinite = tf.logical_and(~apply, ~overflow)
@@ -128,7 +128,7 @@ class GuardedUpdate(keras.layers.Layer):
         replicas = tf.cast(context.num_replicas_in_sync, tf.float32)
         return {"nonfinite": tf.cast(nonfinite, tf.float32) / replicas,
                 "overflow": tf.cast(overflow, tf.float32) / replicas,
-                "loss_scale": scale_used / replicas}
+                "loss_scale": tf.identity(self.loss_scale) / replicas}
 
     def _apply_if(self, optimizer, pairs, apply: tf.Tensor) -> None:
         """``optimizer.apply_gradients(pairs)`` if ``apply``, else nothing at all."""

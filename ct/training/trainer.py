@@ -105,9 +105,19 @@ class CTTrainer:
         self.progress: Optional[Progress] = None
         self.signals: Optional[SignalGuard] = None
         self.steps_done = 0
-        self.halt: Optional[str] = None  # why training must stop: "signal" or "nonfinite"
+        self._nonfinite_stop = False
         self._step_start = 0.0
         self._checked = False
+
+    @property
+    def halt(self) -> Optional[str]:
+        """Why training must stop after this step: ``"nonfinite"`` (``on_nonfinite: stop``),
+        ``"signal"`` (SIGINT/SIGTERM received), or None."""
+        if self._nonfinite_stop:
+            return "nonfinite"
+        if self.signals is not None and self.signals.received:
+            return "signal"
+        return None
 
     # ------------------------------------------------------------------ checks
     def check(self) -> "CTTrainer":
@@ -194,7 +204,7 @@ class CTTrainer:
             # The update was skipped on every replica: weights and optimizer are as before.
             self.window.skipped(step, nonfinite=True)
             if self.config.on_nonfinite == "stop":
-                self.halt = "nonfinite"
+                self._nonfinite_stop = True
                 return
             logger.warning("step %d: non-finite loss or gradient; batch skipped (%d so far)",
                            step, len(self.window.nonfinite_steps))
@@ -212,8 +222,6 @@ class CTTrainer:
                                         "pairs/s": record["pairs_per_s"]})
         else:
             self.progress.update(step)
-        if self.signals is not None and self.signals.received:
-            self.halt = "signal"
 
     def is_eval_step(self, step: int) -> bool:
         return step % self.stage.eval_every == 0 or step == self.steps
@@ -225,8 +233,6 @@ class CTTrainer:
         if self.is_eval_step(step):
             self.evaluate(step)
         self.checkpoint_if_due(step)
-        if self.signals is not None and self.signals.received:
-            self.halt = "signal"
 
     def checkpoint_if_due(self, step: int, force: bool = False) -> None:
         every = self.config.checkpoint_every

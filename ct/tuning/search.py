@@ -56,6 +56,7 @@ import keras_tuner
 from ct.config import (TrainConfig, build_config, config_from_dict, config_to_dict,
                        with_defaults)
 from ct.errors import ConfigError, CTError, OutputDirError, RunInterrupted, SearchError
+from ct.progress import Progress
 from ct.training.pipeline import TrainingPipeline
 from ct.training.run_dir import config_differences, run_finished
 from ct.tuning.config import TuneConfig, load_tune_config
@@ -123,6 +124,8 @@ class HyperparameterSearch:
         tune: the search's settings, with ``tune.search`` the space.
         output_dir: where the search and its trials are written.
         where: the config file's name, for messages.
+        progress: ``auto`` (bars on a terminal: the trials, and the running trial's steps;
+            plain lines otherwise), ``lines``, ``bar`` or ``off`` (see :mod:`ct.progress`).
 
     Everything a user can get wrong is checked here, before any trial: the search space (keys,
     distributions, value types, every combination of candidate values), the objective, the
@@ -131,8 +134,10 @@ class HyperparameterSearch:
     """
 
     def __init__(self, train_data: dict, tune: TuneConfig, output_dir: str | os.PathLike,
-                 where: str = "config"):
+                 where: str = "config", progress: str = "auto"):
         self.train_data = train_data
+        self.progress_mode = progress
+        self.progress: Optional[Progress] = None
         self.tune = tune
         self.where = where
         self.output_dir = Path(output_dir)
@@ -154,15 +159,16 @@ class HyperparameterSearch:
         first = self.space.check(train_data, where, fixed)
         self._check_output_dir()
         # What ct train checks before loading weights, once, on the first combination.
-        TrainingPipeline(first, self.trials_dir / "preflight")
+        TrainingPipeline(first, self.trials_dir / "preflight", progress="off")
         self.trials_run = 0
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, output_dir: str | os.PathLike,
-                  overrides: Optional[list[str]] = None) -> "HyperparameterSearch":
+                  overrides: Optional[list[str]] = None,
+                  progress: str = "auto") -> "HyperparameterSearch":
         """The search of a tune config file (see :mod:`ct.tuning.config`)."""
         train_data, tune, where = load_tune_config(path, overrides)
-        return cls(train_data, tune, output_dir, where=where)
+        return cls(train_data, tune, output_dir, where=where, progress=progress)
 
     # ------------------------------------------------------------------ setup
     def _record(self) -> dict:
@@ -242,10 +248,15 @@ class HyperparameterSearch:
             ended = sum(trial.status in ("COMPLETED", "FAILED") for trial in trials)
             logger.info("resuming the search in %s: %d trials ended, %d to finish",
                         self.output_dir, ended, len(trials) - ended)
+        ended = sum(trial.status in ("COMPLETED", "FAILED") for trial in trials)
+        self.progress = Progress("tune", total=self.tune.max_trials or max(len(trials), 1),
+                                 initial=ended, unit="trial", mode=self.progress_mode, every=1)
         try:
             tuner.search()
         except _StopSearch as stop:
             raise stop.original from None
+        finally:
+            self.progress.close()
         result = self._result(tuner.oracle)
         self._write_report(result)
         return result
@@ -275,8 +286,15 @@ class HyperparameterSearch:
             raise _StopSearch(exc) from exc
         score = sum(scores) / len(scores)
         seconds = time.time() - start
-        logger.info("trial_%03d: %s = %.4f (%.0f s)", number, self.objective.name, score,
-                    seconds)
+        message = f"trial_{number:03d}: {self.objective.name} = {score:.4f} ({seconds:.0f} s)"
+        if self.progress is not None and self.progress.mode == "bar":
+            self.progress.write(f"[ct] {message}")
+        else:
+            logger.info(message)
+        if self.progress is not None:
+            if self.progress.done + 1 > self.progress.total:
+                self.progress.set_total(self.progress.done + 1)
+            self.progress.advance(1, {self.objective.name: score})
         return {self.objective.name: score, "seconds": round(seconds, 2)}
 
     def trial_config(self, values: dict, execution: int = 0,
@@ -297,7 +315,9 @@ class HyperparameterSearch:
         if run_finished(run_dir):  # trained before the search recorded it
             logger.info("%s already holds the finished run; reading its summary", run_dir)
         else:
-            TrainingPipeline(config, run_dir).run()
+            inner = "off" if self.progress_mode == "off" else (
+                "bar" if self.progress is not None and self.progress.mode == "bar" else "lines")
+            TrainingPipeline(config, run_dir, progress=inner).run()
             keras.backend.clear_session()  # the next trial builds its models afresh
             gc.collect()
         value = self.objective.read(run_dir)

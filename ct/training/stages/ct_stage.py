@@ -45,9 +45,14 @@ class CTStage(Stage):
 
     def log_data(self) -> None:
         stats = self.corpus_stats
-        logger.info("corpus: %d sentences in %s", stats.num_sentences,
+        built = [index for index in self.corpus.indexes if index.built_now]
+        how = (f"indexed now in {sum(i.meta.get('build_seconds', 0) for i in built):.1f} s"
+               if built else "index from the cache")
+        logger.info("corpus: %d sentences in %s (%s, %s); each epoch is a seeded permutation "
+                    "of all of them", stats.num_sentences,
                     self.corpus.description if self.corpus.tfds_source is not None
-                    else f"{stats.num_files} file(s)")
+                    else f"{stats.num_files} file(s)", how, built[0].folder.parent if built
+                    else self.corpus.indexes[0].folder.parent)
         if stats.num_bad_lines:
             logger.warning("corpus: skipped %d bad line(s), e.g. %s", stats.num_bad_lines,
                            stats.first_bad_line)
