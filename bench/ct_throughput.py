@@ -19,7 +19,7 @@ from ct.data.corpus import Corpus
 from ct.data.ct_dataset import build_ct_dataset
 from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.training.optimization import build_optimizer
-from ct.training.trainer import make_distributed_train_step
+from ct.training.drivers import make_distributed_train_step
 
 
 def main() -> None:

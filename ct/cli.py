@@ -111,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ct", description="Contrastive Tension (Carlsson et al., ICLR 2021) for TensorFlow.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _train_parser(commands)
+    _sample_parser(commands)
+    _tune_parser(commands)
+    _evaluate_parser(commands)
+    _encode_parser(commands)
+    _export_parser(commands)
+    return parser
+
+
+def _train_parser(commands) -> None:
     train = commands.add_parser(
         "train", help="train a sentence encoder with Contrastive Tension",
         description="Train two copies of an encoder with the CT objective; evaluate on STS-B "
@@ -118,9 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "config, NLI and STS-B stages run before/after CT, each in "
                     "OUTPUT_DIR/stage-N-NAME.",
         epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("config", nargs="?", help="YAML config (default: the paper's defaults)")
-    train.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="KEY=VALUE", help="override a config value (repeatable)")
+    _add_config_arguments(train)
     train.add_argument("--output-dir", help="where the run is written (default: runs/ct-TIME)")
     train.add_argument("--resume", action="store_true",
                        help="resume the unfinished run in --output-dir from its latest "
@@ -131,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(its index is rebuilt; the run continues on the changed corpus)")
     _add_quiet(train)
 
+def _sample_parser(commands) -> None:
     sample = commands.add_parser(
         "sample", help="write the sentence pairs given training steps would train on",
         description="Write, without loading a model, the sentences that steps START .. "
@@ -139,15 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "sentence to both models, 0: a negative pair), text_1 and text_2. The same "
                     "code path as training, so these are exactly its batches.",
         epilog=SAMPLE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sample.add_argument("config", nargs="?", help="YAML config (default: the paper's defaults)")
-    sample.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a config value (repeatable)")
+    _add_config_arguments(sample)
     sample.add_argument("--steps", type=int, required=True, help="how many steps to write")
     sample.add_argument("--start-step", type=int, default=1,
                         help="the first step written, numbered as in metrics.jsonl (default 1)")
     sample.add_argument("--out", required=True, metavar="FILE.jsonl", help="where to write")
     _add_quiet(sample)
 
+def _tune_parser(commands) -> None:
     tune = commands.add_parser(
         "tune", help="search training hyperparameters with keras-tuner",
         description="Search the training options declared in the config's tune.search with "
@@ -163,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "tune.max_trials=3 (repeatable)")
     _add_quiet(tune)
 
+def _evaluate_parser(commands) -> None:
     evaluate = commands.add_parser(
         "eval", help="score a model on STS benchmarks",
         description="Spearman/Pearson correlation of cosine similarity with gold STS scores.",
@@ -181,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     _add_encoder_options(evaluate)
 
+def _encode_parser(commands) -> None:
     encode = commands.add_parser(
         "encode", help="embed every line of a text file",
         description="Embed each line of --input (one sentence per line; row i = line i) into "
@@ -193,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lines held in memory at once (default: 50000)")
     _add_encoder_options(encode)
 
+def _export_parser(commands) -> None:
     export = commands.add_parser(
         "export", help="write a model folder that loads everywhere; push it to the hub",
         description="Export a model (or a ct run's kept model) as one folder that loads in TF "
@@ -218,7 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --push-to-hub: list what would be uploaded and where; "
                              "upload nothing")
     _add_quiet(export)
-    return parser
+
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="YAML config (default: the paper's defaults)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config value (repeatable)")
 
 
 QUIET_HELP = ("quiet: no progress (bar or lines) and only warnings and errors; without it, "
@@ -377,15 +394,13 @@ def _sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    batches = stage.text_batches(start_step=args.start_step - 1).take(args.steps)
+    batches = stage.text_batches(start_step=args.start_step - 1, steps=args.steps)
     pairs = 0
     with open(partial, "w", encoding="utf-8") as handle:
-        for step, (texts_1, texts_2, labels) in enumerate(batches.as_numpy_iterator(),
-                                                          start=args.start_step):
+        for step, (texts_1, texts_2, labels) in enumerate(batches, start=args.start_step):
             for pair, (text_1, text_2, label) in enumerate(zip(texts_1, texts_2, labels)):
                 handle.write(json.dumps({"step": step, "pair": pair, "label": int(label),
-                                         "text_1": text_1.decode("utf-8"),
-                                         "text_2": text_2.decode("utf-8")},
+                                         "text_1": text_1, "text_2": text_2},
                                         ensure_ascii=False) + "\n")
                 pairs += 1
     os.replace(partial, out)

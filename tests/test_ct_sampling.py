@@ -7,7 +7,8 @@ from ct._keras import tf
 from ct.data.corpus import Corpus
 from ct.data.ct_dataset import build_ct_dataset
 from ct.data.ct_sampling import arrange_ct_batch, sentences_per_batch
-from ct.data.ct_dataset import ct_text_batches
+from ct.data.ct_dataset import sample_batches
+from ct.data.ct_sampling import CTBatchSampler
 from ct.modeling.loading import load_tokenizer
 from helpers import REPO_ROOT
 
@@ -22,10 +23,9 @@ def test_sentences_per_batch_paper_defaults():
 
 def test_layout_positives_then_k_different_negatives_per_model():
     sentences = [f"s{i}" for i in range(30)]
-    texts_1, texts_2, labels = arrange_ct_batch(tf.constant(sentences), num_negatives=7)
-    texts_1 = [t.decode() for t in texts_1.numpy()]
-    texts_2 = [t.decode() for t in texts_2.numpy()]
-    assert labels.numpy().tolist() == ([1.0] + [0.0] * 7) * 2
+    texts_1, texts_2, labels = arrange_ct_batch(np.array(sentences), num_negatives=7)
+    texts_1, texts_2 = texts_1.tolist(), texts_2.tolist()
+    assert labels.tolist() == ([1.0] + [0.0] * 7) * 2
     assert len(texts_1) == len(texts_2) == 16
     # positives: the same sentence to both models, first in each group of K + 1
     assert texts_1[0] == texts_2[0] == "s0"
@@ -115,12 +115,12 @@ def test_ct_ibn_batches_give_both_models_the_same_distinct_sentences(corpus_file
         assert len(rows) == 12  # distinct sentences: the other rows are true negatives
 
 
-def _drawn_ids(corpus, steps, start=0, **options):
+def _drawn_ids(corpus, steps, start=0, seed=42):
     """The sentence numbers of ``steps`` global batches, in stream order (texts are the line
     numbers, so the text of a sentence is its number)."""
     ids = []
-    for texts_1, texts_2, labels in ct_text_batches(corpus, start_position=start, **options) \
-            .take(steps).as_numpy_iterator():
+    sampler = CTBatchSampler(len(corpus), 16, 7, seed)
+    for texts_1, texts_2, labels in sample_batches(corpus, sampler, start, steps):
         for text_1, text_2, label in zip(texts_1, texts_2, labels):
             ids.append(int(text_1))
             if label == 0:
@@ -161,8 +161,8 @@ def test_starting_at_a_late_step_reads_nothing_before_it(tmp_path, monkeypatch):
     monkeypatch.setattr(Corpus, "read", lambda self, ids: reads.append(len(ids))
                         or original(self, ids))
     late = _drawn_ids(corpus, steps=1, start=10**9, seed=3)
-    # two reads (model 1's and model 2's sentences) per batch; tf.data reads a few ahead
-    assert len(late) == 30 and sum(reads) <= 10 * 2 * 16
+    # two reads (model 1's and model 2's sentences) for the one batch
+    assert len(late) == 30 and sum(reads) == 2 * 16
     # the same step drawn from an earlier start is the same batch
     assert _drawn_ids(corpus, steps=2, start=10**9 - 1, seed=3)[30:] == late
 

@@ -20,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 import numpy as np
 
@@ -28,24 +28,23 @@ from ct._keras import tf
 from ct.data.batching import (batch_numbers, make_stream_fn, split_for_replicas,
                               tokenize_and_finish)
 from ct.data.corpus import Corpus
-from ct.data.ct_sampling import arrange_batch, sentences_per_batch
-from ct.data.permutation import stream_items
+from ct.data.ct_sampling import CTBatchSampler
 
 
-def ct_id_batches(num_sentences: int, *, batch_size: int = 16, num_negatives: int = 7,
-                  seed: int = 42, objective: str = "ct",
+def ct_id_batches(sampler: CTBatchSampler,
                   start_position: Union[int, tf.Variable] = 0) -> tf.data.Dataset:
-    """Global batches of sentence numbers, ``(ids_1, ids_2, labels)``: what model 1 and model
-    2 see for each pair, and 1.0 for positive pairs."""
-    size = sentences_per_batch(batch_size, num_negatives, objective)
+    """Global batches of sentence numbers, ``(ids_1, ids_2, labels)``, from
+    ``start_position`` on (see :class:`ct.data.ct_sampling.CTBatchSampler`)."""
+    pairs = sampler.pairs_per_batch
 
-    def sentence_ids(batch_number):
-        positions = batch_number * size + tf.range(size, dtype=tf.int64)
-        ids = tf.numpy_function(lambda p: stream_items(p, num_sentences, seed), [positions],
-                                tf.int64, stateful=False)
-        return arrange_batch(tf.ensure_shape(ids, [size]), num_negatives, objective)
+    def batch_ids(batch_number):
+        ids_1, ids_2, labels = tf.numpy_function(sampler.ids, [batch_number],
+                                                 [tf.int64, tf.int64, tf.float32],
+                                                 stateful=False)
+        return (tf.ensure_shape(ids_1, [pairs]), tf.ensure_shape(ids_2, [pairs]),
+                tf.ensure_shape(labels, [pairs]))
 
-    return batch_numbers(start_position).map(sentence_ids)
+    return batch_numbers(start_position).map(batch_ids)
 
 
 def read_texts(corpus: Corpus):
@@ -62,14 +61,14 @@ def read_texts(corpus: Corpus):
     return texts
 
 
-def ct_text_batches(corpus: Corpus, *, batch_size: int = 16, num_negatives: int = 7,
-                    seed: int = 42, objective: str = "ct",
-                    start_position: Union[int, tf.Variable] = 0) -> tf.data.Dataset:
-    """Global batches of ``(texts_1, texts_2, labels)`` from ``start_position`` on: exactly
-    what a run with these settings trains on, before the batches are cut per replica."""
-    return ct_id_batches(len(corpus), batch_size=batch_size, num_negatives=num_negatives,
-                         seed=seed, objective=objective,
-                         start_position=start_position).map(read_texts(corpus))
+def sample_batches(corpus: Corpus, sampler: CTBatchSampler, start_position: int,
+                   steps: int) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+    """``(texts_1, texts_2, labels)`` of ``steps`` global batches from ``start_position`` on:
+    what a run trains on (the same sampler and reader as :func:`build_ct_dataset`, without
+    TensorFlow; ``ct sample`` writes these)."""
+    for batch_number in range(start_position, start_position + steps):
+        ids_1, ids_2, labels = sampler.ids(batch_number)
+        yield corpus.read(ids_1), corpus.read(ids_2), labels
 
 
 def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_negatives: int = 7,
@@ -100,8 +99,8 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         A ``tf.data.Dataset``; features are ``input_ids_1``, ``attention_mask_1``,
         ``input_ids_2``, ``attention_mask_2`` (int32 ``[batch, length]``), labels float32.
     """
-    dataset = ct_id_batches(len(corpus), batch_size=batch_size, num_negatives=num_negatives,
-                            seed=seed, objective=objective, start_position=start_position)
+    sampler = CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective)
+    dataset = ct_id_batches(sampler, start_position)
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
     return tokenize_and_finish(dataset.map(read_texts(corpus)), tokenizer, max_length, padding)
 

@@ -11,7 +11,9 @@ both models see (the negatives come from the batch itself, see ct/losses).
 
 from __future__ import annotations
 
-from ct._keras import tf
+import numpy as np
+
+from ct.data.permutation import stream_items
 
 
 def sentences_per_batch(batch_size: int, num_negatives: int, objective: str = "ct") -> int:
@@ -23,12 +25,13 @@ def sentences_per_batch(batch_size: int, num_negatives: int, objective: str = "c
     return groups * (1 + 2 * num_negatives)
 
 
-def arrange_ct_batch(sentences: tf.Tensor, num_negatives: int):
-    """Turns a flat batch of sentences into the two models' inputs and the labels.
+def arrange_ct_batch(sentences: np.ndarray, num_negatives: int):
+    """Turns a flat batch of sentences (or sentence numbers) into the two models' inputs and
+    the labels.
 
     Args:
-        sentences: ``[groups * (1 + 2K)]`` strings: the first ``groups`` are the positives,
-            the rest are negatives.
+        sentences: ``[groups * (1 + 2K)]``: the first ``groups`` are the positives, the rest
+            are negatives.
         num_negatives: K.
 
     Returns:
@@ -36,30 +39,64 @@ def arrange_ct_batch(sentences: tf.Tensor, num_negatives: int):
         comes first, then model 1's and model 2's K different negatives.
 
     Example:
-        >>> texts_1, texts_2, labels = arrange_ct_batch(tf.constant(list("abcdefghij")), 2)
+        >>> texts_1, texts_2, labels = arrange_ct_batch(np.array(list("abcdefghij")), 2)
     """
+    sentences = np.asarray(sentences)
     k = num_negatives
-    groups = tf.shape(sentences)[0] // (1 + 2 * k)
-    positives = sentences[:groups][:, tf.newaxis]
-    negatives = tf.reshape(sentences[groups:groups * (1 + 2 * k)], [groups, 2, k])
-    texts_1 = tf.reshape(tf.concat([positives, negatives[:, 0]], axis=1), [-1])
-    texts_2 = tf.reshape(tf.concat([positives, negatives[:, 1]], axis=1), [-1])
-    group_labels = tf.concat([tf.ones([1]), tf.zeros([k])], axis=0)
-    labels = tf.tile(group_labels, [groups])
+    groups = len(sentences) // (1 + 2 * k)
+    positives = sentences[:groups][:, np.newaxis]
+    negatives = sentences[groups:groups * (1 + 2 * k)].reshape(groups, 2, k)
+    texts_1 = np.concatenate([positives, negatives[:, 0]], axis=1).reshape(-1)
+    texts_2 = np.concatenate([positives, negatives[:, 1]], axis=1).reshape(-1)
+    labels = np.tile(np.array([1.0] + [0.0] * k, np.float32), groups)
     return texts_1, texts_2, labels
 
 
-def arrange_ibn_batch(sentences: tf.Tensor):
+def arrange_ibn_batch(sentences: np.ndarray):
     """The ``ct_ibn`` layout: both models see the same sentences, in the same order.
 
     Returns ``(texts_1, texts_2, labels)`` with ``texts_1 == texts_2 == sentences`` and labels
     all 1 (pair ``i`` is a positive; its negatives are the batch's other sentences).
     """
-    return sentences, sentences, tf.ones(tf.shape(sentences), tf.float32)
+    sentences = np.asarray(sentences)
+    return sentences, sentences.copy(), np.ones(len(sentences), np.float32)
 
 
-def arrange_batch(sentences: tf.Tensor, num_negatives: int, objective: str = "ct"):
+def arrange_batch(sentences: np.ndarray, num_negatives: int, objective: str = "ct"):
     """The batch layout of ``objective``: :func:`arrange_ct_batch` or :func:`arrange_ibn_batch`."""
     if objective == "ct_ibn":
         return arrange_ibn_batch(sentences)
     return arrange_ct_batch(sentences, num_negatives)
+
+
+class CTBatchSampler:
+    """Which sentences each global batch of a CT run holds: the one definition that training
+    (:func:`ct.data.ct_dataset.build_ct_dataset`) and ``ct sample`` both use.
+
+    Global batch ``b`` (0-based; step ``b + 1``) takes positions ``b x S .. (b + 1) x S - 1``
+    of the stream of epochs, each a seeded uniform permutation of the ``num_sentences``
+    sentences (:func:`ct.data.permutation.stream_items`), and arranges them into pairs.
+
+    Args:
+        num_sentences: the corpus size.
+        batch_size, num_negatives, objective: the batch layout.
+        seed: the run's seed.
+    """
+
+    def __init__(self, num_sentences: int, batch_size: int = 16, num_negatives: int = 7,
+                 seed: int = 42, objective: str = "ct"):
+        self.num_sentences = int(num_sentences)
+        self.num_negatives = num_negatives
+        self.objective = objective
+        self.seed = seed
+        self.sentences_per_batch = sentences_per_batch(batch_size, num_negatives, objective)
+        self.pairs_per_batch = batch_size
+
+    def ids(self, batch_number: int):
+        """``(ids_1, ids_2, labels)`` of global batch ``batch_number``: the sentence numbers
+        model 1 and model 2 see for each pair (int64), and 1.0 for positive pairs."""
+        size = self.sentences_per_batch
+        positions = int(batch_number) * size + np.arange(size, dtype=np.int64)
+        sentences = stream_items(positions, self.num_sentences, self.seed)
+        ids_1, ids_2, labels = arrange_batch(sentences, self.num_negatives, self.objective)
+        return ids_1.astype(np.int64), ids_2.astype(np.int64), labels

@@ -89,3 +89,15 @@ def describe_precision(config: TrainConfig) -> str:
     if config.precision == "mixed_float16":
         return f"mixed_float16 (dynamic loss scale from {config.loss_scale_initial:g})"
     return config.precision
+
+
+def describe_plan(stage, config: TrainConfig, num_replicas: int, disk: dict) -> str:
+    """The start-up line: what runs, where, in which precision, and the disk it will use
+    (see :func:`ct.training.run_dir.estimate_disk_use`)."""
+    checkpoints = (f"{config.keep_last + 1} checkpoints of "
+                   f"{disk['checkpoints'] / (config.keep_last + 1) / 1e9:.2f} GB"
+                   if disk["checkpoints"] else "no checkpoints")
+    return (f"{stage.title}: {stage.steps} steps of {stage.batch_size}, {config.strategy}, "
+            f"{num_replicas} replica(s), {describe_precision(config)}; disk: about "
+            f"{disk['total'] / 1e9:.2f} GB ({checkpoints}, best/ and final/ "
+            f"{disk['models'] / 1e9:.2f} GB)")

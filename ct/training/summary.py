@@ -1,4 +1,5 @@
-"""``summary.json``: what a finished (or stopped) stage did, in one JSON object.
+"""``summary.json``: what a finished (or stopped) stage did, in one JSON object, and the
+publication of the kept model it describes (``final/``).
 
 Its presence marks the run folder as ended (see :mod:`ct.training.run_dir`); the model card
 and ``ct export`` read it to describe how the kept model was trained; ``ct tune`` reads its
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Optional
 
 from ct.config import config_to_dict
+from ct.export.save import publish_encoder, publish_model_copy
+from ct.export.training_record import training_record
 from ct.training.metrics_log import METRICS_FILE
 
 
@@ -77,6 +80,16 @@ def build_summary(trainer, wall_seconds: float, final_dir: Optional[Path],
         summary["loss_scale"] = window.loss_scale
         summary["overflow_skips"] = window.overflow_steps
     return summary
+
+
+def publish_final(output_dir: Path, summary: dict, kept_encoder=None) -> Path:
+    """Publishes ``OUTPUT_DIR/final``, complete with the model card of ``summary``: a copy of
+    ``best/`` (``kept_encoder`` None), or ``kept_encoder`` saved as it is now."""
+    final_dir = Path(output_dir) / "final"
+    if kept_encoder is None:
+        return publish_model_copy(Path(output_dir) / "best", final_dir, [summary])
+    return publish_encoder(kept_encoder, final_dir, training_record([summary]),
+                           model_id=str(final_dir))
 
 
 def stage_row(index: int, summary: dict, folder: Path) -> dict:

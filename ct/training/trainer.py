@@ -42,14 +42,13 @@ from ct.config import TrainConfig, config_to_dict
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.evaluation.sts import STSEvaluator
-from ct.export.save import publish_encoder, publish_model_copy
-from ct.export.training_record import training_record
+from ct.export.save import publish_encoder
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from ct.progress import Progress
 from ct.training.checkpointing import RunCheckpointer
 from ct.training.curves import plot_training_curves
 from ct.training.drivers import run_custom_loop, run_fit
-from ct.training.execution import (check_replica_split, describe_precision, op_determinism,
+from ct.training.execution import (check_replica_split, describe_plan, op_determinism,
                                    precision_policy, seed_everything)
 from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.metrics_window import MetricsWindow
@@ -58,7 +57,7 @@ from ct.training.optimization import build_optimizer, current_learning_rate
 from ct.training.run_dir import RunDirectory, check_free_space, estimate_disk_use
 from ct.training.signal_guard import SignalGuard
 from ct.training.stages import Stage, make_stage
-from ct.training.summary import build_summary, kept_description
+from ct.training.summary import build_summary, kept_description, publish_final
 
 logger = logging.getLogger(__name__)
 
@@ -153,19 +152,8 @@ class CTTrainer:
         self._checked = True
         # Reported only now that every check has passed: bad input prints one line.
         self.stage.log_data()
-        self._log_plan()
+        logger.info(describe_plan(self.stage, config, self.num_replicas, self.disk))
         return self
-
-    def _log_plan(self) -> None:
-        config, stage, disk = self.config, self.stage, self.disk
-        checkpoints = (f"{config.keep_last + 1} checkpoints of "
-                       f"{disk['checkpoints'] / (config.keep_last + 1) / 1e9:.2f} GB"
-                       if disk["checkpoints"] else "no checkpoints")
-        logger.info("%s: %d steps of %d, %s, %d replica(s), %s; disk: about %.2f GB "
-                    "(%s, best/ and final/ %.2f GB)", stage.title, self.steps,
-                    stage.batch_size, config.strategy, self.num_replicas,
-                    describe_precision(config), disk["total"] / 1e9, checkpoints,
-                    disk["models"] / 1e9)
 
     # ------------------------------------------------------------------ setup
     def build_model(self):
@@ -351,21 +339,15 @@ class CTTrainer:
 
     def _finish(self, directory: RunDirectory, start_time: float) -> dict:
         """Publishes ``final/`` (complete, with its model card), then ``summary.json``."""
-        best_dir = self.output_dir / "best"
-        from_best = self.config.keep == "best" and best_dir.exists()
+        from_best = self.config.keep == "best" and (self.output_dir / "best").exists()
         if not from_best:
             self.selection.keep_at_end(self.steps_done, len(self.model.encoders))
-        final_dir = self.output_dir / "final"
-        summary = build_summary(self, time.time() - start_time, final_dir)
+        summary = build_summary(self, time.time() - start_time, self.output_dir / "final")
         plot_training_curves(self.output_dir / METRICS_FILE, self.output_dir / "curves.png",
                              title=self.stage.title, kept=self.selection.best)
         if self.is_chief:
-            if from_best:
-                publish_model_copy(best_dir, final_dir, [summary])
-            else:
-                kept = self.model.encoders[self.selection.best["model"] - 1]
-                publish_encoder(kept, final_dir, training_record([summary]),
-                                model_id=str(final_dir))
+            kept = None if from_best else self.model.encoders[self.selection.best["model"] - 1]
+            publish_final(self.output_dir, summary, kept_encoder=kept)
             directory.write_summary(summary)
         logger.info("%s finished: kept %s", self.stage.title,
                     kept_description(self.selection.best))

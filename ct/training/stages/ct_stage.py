@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ct.config import TrainConfig
 from ct.data.corpus import Corpus, read_fingerprint, write_fingerprint
-from ct.data.ct_dataset import ct_text_batches, make_dataset_fn
-from ct.data.ct_sampling import sentences_per_batch
+from ct.data.ct_dataset import make_dataset_fn, sample_batches
+from ct.data.ct_sampling import CTBatchSampler, sentences_per_batch
 from ct.errors import DataError
 from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.training.stages.base import Stage
@@ -82,13 +82,13 @@ class CTStage(Stage):
             record_path.parent.mkdir(parents=True, exist_ok=True)
             write_fingerprint(record_path, self.corpus)
 
-    def text_batches(self, start_step: int = 0):
-        """The global batches of ``(texts_1, texts_2, labels)`` that steps ``start_step + 1``,
-        ``start_step + 2``, ... train on (what ``ct sample`` writes)."""
+    def text_batches(self, start_step: int, steps: int):
+        """The ``(texts_1, texts_2, labels)`` of steps ``start_step + 1`` ..
+        ``start_step + steps``: what training feeds model 1 and model 2 (``ct sample``)."""
         config = self.config
-        return ct_text_batches(self.corpus, batch_size=config.batch_size,
-                               num_negatives=config.num_negatives, seed=config.seed,
-                               objective=config.objective, start_position=start_step)
+        sampler = CTBatchSampler(len(self.corpus), config.batch_size, config.num_negatives,
+                                 config.seed, config.objective)
+        return sample_batches(self.corpus, sampler, start_step, steps)
 
     def build_model(self, model_dir: str, tokenizer):
         config = self.config
