@@ -45,7 +45,7 @@ demo: $(STAMP)
 		--output-dir $(DEMO_OUT)
 
 bench: $(STAMP)
-	$(BIN)/python bench/ct_throughput.py --model bundled:all-MiniLM-L6-v2
+	$(BIN)/python bench/ct_throughput.py --config configs/ct_paper.yaml
 	$(BIN)/python bench/encode_throughput.py --model bundled:all-MiniLM-L6-v2
 
 clean:

@@ -1,77 +1,81 @@
-"""CT training throughput: pairs/s and tokens/s of the real train step on this machine.
+"""CT training throughput of a config: pairs/s, real tokens/s, padding, GFLOP/s, peak RSS.
 
-Runs the same step function as ``ct train`` (two encoders, CT loss, RMSprop update) on batches
-from the real pipeline, discards warm-up steps (tracing), then times several windows and prints
-the median, min and max.
+Runs the same step as ``ct train`` (the config's model, stage, precision, length buckets and
+data pipeline, through the custom loop's step function), discards warm-up steps (tracing),
+times several windows and prints the median. Next to it: the share of padded token
+positions in the batches, the achieved GFLOP/s on real tokens and a measured matmul peak of
+this machine, and the process's peak resident memory.
 
-    python bench/ct_throughput.py --model bundled:all-MiniLM-L6-v2 --batch-size 16 --max-length 75
+    python bench/ct_throughput.py                                   # configs/ct_paper.yaml
+    python bench/ct_throughput.py --config configs/ct_fast.yaml
+    python bench/ct_throughput.py --set precision=mixed_bfloat16 --set length_buckets=1
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 
-from ct._keras import keras, tf
-from ct.config import OptimizerConfig
-from ct.data.corpus import Corpus
-from ct.data.ct_dataset import build_ct_dataset
-from ct.modeling.ct_model import ContrastiveTensionModel
-from ct.training.optimization import build_optimizer
-from ct.training.drivers import make_distributed_train_step
+from ct.logging_setup import configure_logging
+
+configure_logging(quiet=True)
+
+from ct._keras import tf  # noqa: E402
+from ct.config import load_config  # noqa: E402
+from ct.training.drivers import make_distributed_train_step  # noqa: E402
+from ct.training.trainer import CTTrainer  # noqa: E402
+from matmul_peak import matmul_gflops, transformer_train_flops  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="bundled:all-MiniLM-L6-v2")
-    parser.add_argument("--corpus", default="bundled:wiki_sentences")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--num-negatives", type=int, default=7)
-    parser.add_argument("--max-length", type=int, default=75)
-    parser.add_argument("--padding", choices=["longest", "max_length"], default="longest")
-    parser.add_argument("--jit-compile", action="store_true",
-                        help="XLA for the forward/backward pass (pair with --padding max_length)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/ct_paper.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config value (repeatable)")
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--window-steps", type=int, default=10)
     args = parser.parse_args()
-
-    keras.utils.set_random_seed(0)
-    strategy = tf.distribute.get_strategy()
-    with strategy.scope():
-        model = ContrastiveTensionModel.from_pretrained(args.model, max_length=args.max_length,
-                                                        jit_compile=args.jit_compile)
-        model.compile(optimizer=build_optimizer(OptimizerConfig()))
-    dataset = build_ct_dataset(Corpus.from_patterns([args.corpus]), model.encoder_1.tokenizer,
-                               batch_size=args.batch_size, num_negatives=args.num_negatives,
-                               max_length=args.max_length, padding=args.padding)
-    distributed = strategy.experimental_distribute_dataset(dataset)
-    batches = iter(distributed)
-    step = make_distributed_train_step(strategy, model, distributed.element_spec)
+    config = load_config(args.config, ["sts_dev=null", "checkpoint_every=0", *args.overrides])
+    trainer = CTTrainer(config, "/tmp/ct-throughput-unused", progress="off").check()
+    model = trainer.build_model()
+    trainer.start_stream_at(0)
+    dataset = trainer.strategy.distribute_datasets_from_function(trainer.dataset_fn)
+    batches = iter(dataset)
+    step = make_distributed_train_step(trainer.strategy, model, dataset.element_spec)
     for _ in range(args.warmup_steps):
         float(step(next(batches))["loss"])
 
-    pair_rates, token_rates = [], []
+    pair_rates, token_rates, real, positions = [], [], 0.0, 0.0
     for _ in range(args.windows):
         tokens, start = 0.0, time.perf_counter()
         for _ in range(args.window_steps):
-            tokens += float(step(next(batches))["tokens"])  # float() waits for the step
+            batch = next(batches)
+            tokens += float(step(batch)["tokens"])  # float() waits for the step
+            positions += float(sum(tf.size(value) for key, value in batch[0].items()
+                                   if "mask" in key))
         seconds = time.perf_counter() - start
-        pair_rates.append(args.window_steps * args.batch_size / seconds)
+        real += tokens
+        pair_rates.append(args.window_steps * config.batch_size / seconds)
         token_rates.append(tokens / seconds)
-
-    print(f"model={args.model} batch_size={args.batch_size} num_negatives={args.num_negatives} "
-          f"max_length={args.max_length} padding={args.padding} jit_compile={args.jit_compile} "
-          f"devices={tf.config.list_logical_devices()[0].device_type} "
-          f"threads={tf.config.threading.get_inter_op_parallelism_threads() or 'auto'}")
-    print(f"windows: {args.windows} x {args.window_steps} steps after {args.warmup_steps} "
-          "warm-up steps")
-    print(f"pairs/s  median {statistics.median(pair_rates):8.1f}  "
-          f"min {min(pair_rates):8.1f}  max {max(pair_rates):8.1f}")
-    print(f"tokens/s median {statistics.median(token_rates):8.1f}  "
-          f"min {min(token_rates):8.1f}  max {max(token_rates):8.1f}")
+    steps_per_s = statistics.median(pair_rates) / config.batch_size
+    tokens_per_step = real / (args.windows * args.window_steps)
+    flops = transformer_train_flops(model.encoders[0].backbone.config, tokens_per_step)
+    peak = matmul_gflops()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"config {args.config} {' '.join(args.overrides)} (batch {config.batch_size}, "
+          f"precision {config.precision}, length_buckets {model.encoders[0].length_buckets})")
+    print(f"pairs/s  median {statistics.median(pair_rates):7.1f}  (min {min(pair_rates):.1f}, "
+          f"max {max(pair_rates):.1f}; {args.windows} x {args.window_steps} steps after "
+          f"{args.warmup_steps} warm-up)")
+    print(f"real tokens/s median {statistics.median(token_rates):7.0f}; padding "
+          f"{100 * (1 - real / positions):.0f}% of the batches' token positions")
+    print(f"achieved {flops['real'] * steps_per_s / 1e9:.0f} GFLOP/s on real tokens; matmul "
+          f"peak of this machine {peak['float32']:.0f} GFLOP/s float32, "
+          f"{peak['bfloat16']:.0f} bfloat16")
+    print(f"peak RSS {rss:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,27 @@ forward, twice that backward, plus attention's score and mix matmuls).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from ct._keras import tf
 
 
 def matmul_gflops(size: int = 2048, repeats: int = 20) -> dict:
-    """``{"float32": GFLOP/s, "bfloat16": GFLOP/s}`` of a ``size x size`` matmul."""
+    """``{"float32": GFLOP/s, "bfloat16": GFLOP/s}`` of a ``size x size`` matmul, measured in
+    a fresh process (TensorFlow's default threads: all cores for the one op)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import json; "
+            f"from matmul_peak import _matmul_gflops_here as m; "
+            f"print(json.dumps(m({size}, {repeats})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _matmul_gflops_here(size: int, repeats: int) -> dict:
     result = {}
     for dtype in (tf.float32, tf.bfloat16):
         a = tf.random.normal([size, size], dtype=tf.float32)

@@ -209,3 +209,26 @@ def test_ct_sample_writes_exactly_what_ct_train_trains_on(tmp_path, monkeypatch,
     assert main(["sample", str(PAPER), *args, "--steps", "1", "--start-step", "3",
                  "--out", str(later)]) == 0
     assert _sampled(later) == [r for r in sample if r["step"] == 3]
+
+
+def test_length_grouping_regroups_a_window_by_length_and_keeps_every_sentence(tmp_path):
+    path = tmp_path / "lengths.txt"
+    rng = np.random.default_rng(1)
+    path.write_text("".join(f"{i} " + "w" * int(rng.integers(1, 200)) + "\n"
+                            for i in range(600)))
+    corpus = Corpus.from_patterns([str(path)])
+    plain = CTBatchSampler(len(corpus), 16, 7, seed=5)
+    grouped = CTBatchSampler(len(corpus), 16, 7, seed=5, group_batches=4,
+                             lengths=corpus.byte_lengths)
+    window_plain = np.concatenate([plain.sentence_ids(b) for b in range(4)])
+    window_grouped = [grouped.sentence_ids(b) for b in range(4)]
+    # the same sentences, regrouped
+    assert sorted(np.concatenate(window_grouped).tolist()) == sorted(window_plain.tolist())
+    spread = [np.ptp(corpus.byte_lengths(ids)) for ids in window_grouped]
+    assert max(spread) < np.ptp(corpus.byte_lengths(window_plain)) / 2
+    # batch order inside the window is not sorted by length every time
+    orders = [[int(np.mean(corpus.byte_lengths(grouped.sentence_ids(w * 4 + b))))
+               for b in range(4)] for w in range(5)]
+    assert any(order != sorted(order) for order in orders)
+    ids_1, ids_2, labels = grouped.ids(2)
+    assert labels.tolist() == ([1.0] + [0.0] * 7) * 2 and ids_1[0] == ids_2[0]

@@ -61,6 +61,13 @@ def read_texts(corpus: Corpus):
     return texts
 
 
+def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: int,
+                 objective: str, group_batches: int = 0) -> CTBatchSampler:
+    """The :class:`ct.data.ct_sampling.CTBatchSampler` of a corpus and batch layout."""
+    return CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective,
+                          group_batches=group_batches, lengths=corpus.byte_lengths)
+
+
 def sample_batches(corpus: Corpus, sampler: CTBatchSampler, start_position: int,
                    steps: int) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
     """``(texts_1, texts_2, labels)`` of ``steps`` global batches from ``start_position`` on:
@@ -73,7 +80,8 @@ def sample_batches(corpus: Corpus, sampler: CTBatchSampler, start_position: int,
 
 def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_negatives: int = 7,
                      max_length: int = 75, seed: int = 42, padding: str = "longest",
-                     objective: str = "ct", start_position: Union[int, tf.Variable] = 0,
+                     objective: str = "ct", group_batches: int = 0,
+                     start_position: Union[int, tf.Variable] = 0,
                      num_replicas: int = 1, input_pipeline_id: int = 0,
                      num_input_pipelines: int = 1) -> tf.data.Dataset:
     """An endless dataset of ``(features, labels)`` CT batches.
@@ -88,6 +96,8 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         padding: ``"longest"`` or ``"max_length"``.
         objective: ``"ct"`` (the paper's batch layout) or ``"ct_ibn"`` (``batch_size``
             sentences, the same to both models).
+        group_batches: length grouping over this many batches (see
+            :class:`ct.data.ct_sampling.CTBatchSampler`); 0: off.
         start_position: the global batch to start at (the steps already trained); an int, or
             a variable read when iteration starts (used to resume).
         num_replicas: replicas in sync; each element is then one replica's batch of
@@ -99,7 +109,8 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         A ``tf.data.Dataset``; features are ``input_ids_1``, ``attention_mask_1``,
         ``input_ids_2``, ``attention_mask_2`` (int32 ``[batch, length]``), labels float32.
     """
-    sampler = CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective)
+    sampler = make_sampler(corpus, batch_size=batch_size, num_negatives=num_negatives,
+                           seed=seed, objective=objective, group_batches=group_batches)
     dataset = ct_id_batches(sampler, start_position)
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
     return tokenize_and_finish(dataset.map(read_texts(corpus)), tokenizer, max_length, padding)

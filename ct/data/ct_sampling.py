@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ct.data.permutation import stream_items
+from ct.data.permutation import permute, stream_items
 
 
 def sentences_per_batch(batch_size: int, num_negatives: int, objective: str = "ct") -> int:
@@ -77,14 +77,28 @@ class CTBatchSampler:
     of the stream of epochs, each a seeded uniform permutation of the ``num_sentences``
     sentences (:func:`ct.data.permutation.stream_items`), and arranges them into pairs.
 
+    **Length grouping** (``group_batches`` = G > 1, an option: it changes which sentences share
+    a batch): the sentences of G consecutive batches are sorted by length and cut into G
+    batches of similar-length sentences, taken in a seeded random order. Every sentence is
+    still drawn once per epoch and a batch's positives and negatives are still random among
+    its group; only padding shrinks. Lengths are the lines' byte lengths (``lengths(ids)``),
+    known from the corpus index without reading text.
+
     Args:
         num_sentences: the corpus size.
         batch_size, num_negatives, objective: the batch layout.
         seed: the run's seed.
+        group_batches: G (0 or 1: no grouping).
+        lengths: ``lengths(ids) -> array`` of sentence lengths (needed with grouping).
     """
 
     def __init__(self, num_sentences: int, batch_size: int = 16, num_negatives: int = 7,
-                 seed: int = 42, objective: str = "ct"):
+                 seed: int = 42, objective: str = "ct", group_batches: int = 0,
+                 lengths=None):
+        if group_batches > 1 and lengths is None:
+            raise ValueError("length grouping needs the sentences' lengths")
+        self.group_batches = max(int(group_batches), 1)
+        self.lengths = lengths
         self.num_sentences = int(num_sentences)
         self.num_negatives = num_negatives
         self.objective = objective
@@ -95,8 +109,21 @@ class CTBatchSampler:
     def ids(self, batch_number: int):
         """``(ids_1, ids_2, labels)`` of global batch ``batch_number``: the sentence numbers
         model 1 and model 2 see for each pair (int64), and 1.0 for positive pairs."""
-        size = self.sentences_per_batch
-        positions = int(batch_number) * size + np.arange(size, dtype=np.int64)
-        sentences = stream_items(positions, self.num_sentences, self.seed)
+        sentences = self.sentence_ids(int(batch_number))
         ids_1, ids_2, labels = arrange_batch(sentences, self.num_negatives, self.objective)
         return ids_1.astype(np.int64), ids_2.astype(np.int64), labels
+
+    def sentence_ids(self, batch_number: int) -> np.ndarray:
+        """The ``sentences_per_batch`` sentence numbers of a batch, in drawing order."""
+        size, group = self.sentences_per_batch, self.group_batches
+        if group == 1:
+            positions = batch_number * size + np.arange(size, dtype=np.int64)
+            return stream_items(positions, self.num_sentences, self.seed)
+        window, index = divmod(batch_number, group)
+        positions = window * group * size + np.arange(group * size, dtype=np.int64)
+        drawn = stream_items(positions, self.num_sentences, self.seed)
+        by_length = np.argsort(np.asarray(self.lengths(drawn)), kind="stable")
+        # this batch's chunk of the window, in a seeded order of chunks
+        chunk = int(permute(np.array([index]), group, self.seed ^ 0x5EED, window)[0])
+        members = np.sort(by_length[chunk * size:(chunk + 1) * size])  # back in drawing order
+        return drawn[members]

@@ -22,6 +22,7 @@ import numpy as np
 
 from ct._keras import keras, tf
 from ct.files import apply_ordinary_permissions
+from ct.modeling.length_buckets import embed_in_length_buckets
 from ct.modeling.loading import load_backbone, load_tokenizer, resolve_model_dir
 from ct.modeling.model_folder import (read_encoder_settings, read_training_record,
                                       write_encoder_settings)
@@ -58,6 +59,7 @@ class SentenceEncoder(keras.layers.Layer):
         self.max_length = max_length
         self.projection = projection
         self.template = template
+        self.length_buckets = 1  # training sets it (see ct.modeling.length_buckets)
         self._pool = get_pooling(pooling)
         self._embed_function = None
 
@@ -99,11 +101,20 @@ class SentenceEncoder(keras.layers.Layer):
 
     # ------------------------------------------------------------------ graph side
     def call(self, inputs: dict, training: bool = False) -> tf.Tensor:
-        """Pooled embeddings ``[batch, dim]`` for ``input_ids`` and ``attention_mask``."""
-        outputs = self.backbone(input_ids=inputs["input_ids"],
-                                attention_mask=inputs["attention_mask"], training=training)
-        pooled = self._pool(outputs[0], inputs["attention_mask"])
-        return self.projection(pooled) if self.projection is not None else pooled
+        """Pooled embeddings ``[batch, dim]`` for ``input_ids`` and ``attention_mask``.
+
+        With ``length_buckets`` > 1 (set by training), the batch is encoded in that many
+        sub-batches of similar length (see :mod:`ct.modeling.length_buckets`): the same
+        embeddings with less padding."""
+
+        def embed(input_ids, attention_mask):
+            outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
+                                    training=training)
+            pooled = self._pool(outputs[0], attention_mask)
+            return self.projection(pooled) if self.projection is not None else pooled
+
+        return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
+                                       self.length_buckets)
 
     @property
     def hidden_size(self) -> int:

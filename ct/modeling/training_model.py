@@ -65,6 +65,12 @@ class TrainingModel(keras.Model):
         """True under ``mixed_float16`` (dynamic loss scaling)."""
         return self.update_guard.dynamic_loss_scale
 
+    def use_length_buckets(self, buckets: int) -> None:
+        """Encodes each padded batch in ``buckets`` sub-batches of similar length (see
+        :mod:`ct.modeling.length_buckets`)."""
+        for encoder in self.encoders:
+            encoder.length_buckets = max(int(buckets), 1)
+
     def replica_loss(self, features: dict, labels: tf.Tensor):
         """Returns ``(outputs, loss)``: anything :meth:`step_metrics` needs, and this
         replica's share of the global mean loss."""

@@ -48,8 +48,9 @@ from ct.progress import Progress
 from ct.training.checkpointing import RunCheckpointer
 from ct.training.curves import plot_training_curves
 from ct.training.drivers import run_custom_loop, run_fit
-from ct.training.execution import (check_replica_split, describe_plan, op_determinism,
-                                   precision_policy, seed_everything)
+from ct.training.execution import (check_replica_split, configure_cpu_parallelism,
+                                   describe_plan, op_determinism, precision_policy,
+                                   seed_everything)
 from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.metrics_window import MetricsWindow
 from ct.training.model_selection import ModelSelection
@@ -141,6 +142,7 @@ class CTTrainer:
                                       checkpoints=config.checkpoint_every > 0)
         check_free_space(self.output_dir, self.disk["total"], config.keep_last)
         self.tokenizer = load_tokenizer(str(self.model_dir))
+        self.threads = configure_cpu_parallelism(config.cpu_parallelism)
         self.strategy = get_strategy(config.strategy, config.virtual_devices,
                                      config.require_accelerator)
         self.num_replicas = self.strategy.num_replicas_in_sync
@@ -152,7 +154,8 @@ class CTTrainer:
         self._checked = True
         # Reported only now that every check has passed: bad input prints one line.
         self.stage.log_data()
-        logger.info(describe_plan(self.stage, config, self.num_replicas, self.disk))
+        logger.info(describe_plan(self.stage, config, self.num_replicas, self.disk,
+                                  self.threads))
         return self
 
     # ------------------------------------------------------------------ setup
@@ -163,6 +166,7 @@ class CTTrainer:
         seed_everything(self.config.seed)
         with precision_policy(self.config.precision), self.strategy.scope():
             model = self.stage.build_model(str(self.model_dir), self.tokenizer)
+            model.use_length_buckets(self.stage.length_buckets())
             model.compile(optimizer=build_optimizer(self.stage.optimizer,
                                                     total_steps=self.steps))
             model.build_optimizer_slots()

@@ -56,6 +56,13 @@ class Stage:
                 "loss_scale_initial": config.loss_scale_initial,
                 "loss_scale_growth_steps": config.loss_scale_growth_steps}
 
+    def length_buckets(self) -> int:
+        """Sub-batches of similar length per padded batch (1 where shapes must stay fixed)."""
+        config = self.config
+        if config.jit_compile or config.padding == "max_length":
+            return 1
+        return config.length_buckets
+
     def log_data(self) -> None:
         """Logs what the stage trains on (called once every check has passed)."""
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ct.config import TrainConfig
 from ct.data.corpus import Corpus, read_fingerprint, write_fingerprint
-from ct.data.ct_dataset import make_dataset_fn, sample_batches
-from ct.data.ct_sampling import CTBatchSampler, sentences_per_batch
+from ct.data.ct_dataset import make_dataset_fn, make_sampler, sample_batches
+from ct.data.ct_sampling import sentences_per_batch
 from ct.errors import DataError
 from ct.modeling.ct_model import ContrastiveTensionModel
 from ct.training.stages.base import Stage
@@ -86,8 +86,9 @@ class CTStage(Stage):
         """The ``(texts_1, texts_2, labels)`` of steps ``start_step + 1`` ..
         ``start_step + steps``: what training feeds model 1 and model 2 (``ct sample``)."""
         config = self.config
-        sampler = CTBatchSampler(len(self.corpus), config.batch_size, config.num_negatives,
-                                 config.seed, config.objective)
+        sampler = make_sampler(self.corpus, batch_size=config.batch_size,
+                               num_negatives=config.num_negatives, seed=config.seed,
+                               objective=config.objective, group_batches=config.group_batches)
         return sample_batches(self.corpus, sampler, start_step, steps)
 
     def build_model(self, model_dir: str, tokenizer):
@@ -104,7 +105,7 @@ class CTStage(Stage):
             self.corpus, tokenizer, start_position=start_position,
             batch_size=config.batch_size, num_negatives=config.num_negatives,
             max_length=config.max_length, seed=config.seed, padding=config.padding,
-            objective=config.objective)
+            objective=config.objective, group_batches=config.group_batches)
 
     def data_summary(self) -> dict:
         corpus = ([str(f) for f in self.corpus.files] if self.corpus.tfds_source is None
