@@ -55,6 +55,6 @@ def small_stsb_train(tmp_path_factory):
 def train_overrides(tiny_bert_dir, corpus_file, small_sts_file):
     """``--set`` values for a fast CT run on the tiny model."""
     return [f"model={tiny_bert_dir}", f"corpus={corpus_file}", f"sts_dev={small_sts_file}",
-            "steps=4", "eval_every=2", "log_every=1", 
+            "steps=4", "eval_every=2", "log_every=1", "length_buckets=1",
             "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
             "optimizer.lr_values=[]"]

@@ -43,7 +43,7 @@ def _assert_complete(folder):
 @pytest.fixture(scope="module")
 def overrides(tiny_bert_dir, corpus_file, small_sts_file):
     return [f"model={tiny_bert_dir}", f"corpus={corpus_file}", f"sts_dev={small_sts_file}",
-            "steps=6", "eval_every=2", "log_every=1", "checkpoint_every=2",
+            "steps=6", "eval_every=2", "log_every=1", "checkpoint_every=2", "length_buckets=1",
             "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
             "optimizer.lr_values=[]"]
 

@@ -36,7 +36,7 @@ def _run(overrides, output_dir, env=None, wait=True):
 @pytest.fixture(scope="module")
 def single_device_run(tmp_path_factory, tiny_bert_dir, corpus_file):
     overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
-                 "steps=5", "log_every=1", 
+                 "steps=5", "log_every=1", "length_buckets=2",
                  "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
                  "optimizer.lr_values=[]"]
     output_dir = tmp_path_factory.mktemp("single") / "run"
@@ -135,7 +135,7 @@ def test_strategy_names_and_chief():
 def test_multi_worker_run_killed_and_restarted_resumes_on_every_worker(tmp_path, tiny_bert_dir,
                                                                         corpus_file):
     overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
-                 "keep=last", "steps=24", "log_every=1", "checkpoint_every=4",
+                 "keep=last", "steps=24", "log_every=1", "checkpoint_every=4", "length_buckets=1",
                  "optimizer.learning_rate=1e-3",
                  "optimizer.lr_boundaries=[]", "optimizer.lr_values=[]"]
     status, _, err = _run(overrides, tmp_path / "single")

@@ -22,7 +22,7 @@ PAPER = REPO_ROOT / "configs" / "ct_paper.yaml"
 def finished_run(tmp_path_factory, tiny_bert_dir, corpus_file, small_sts_file):
     run = tmp_path_factory.mktemp("export") / "run"
     overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", f"sts_dev={small_sts_file}",
-                 "steps=4", "eval_every=2", "log_every=1", 
+                 "steps=4", "eval_every=2", "log_every=1",
                  "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
                  "optimizer.lr_values=[]", "checkpoint_every=0"]
     summary = CTTrainer(load_config(PAPER, overrides), run).train()

@@ -39,7 +39,7 @@ def _checkpoint_tensors(run_dir):
 @pytest.fixture
 def reliable_overrides(tiny_bert_dir, corpus_file):
     return [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null", "keep=last",
-            "steps=60", "log_every=1", "checkpoint_every=5", 
+            "steps=60", "log_every=1", "checkpoint_every=5", "length_buckets=1",
             "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[20, 40]",
             "optimizer.lr_values=[5e-4, 2e-4]"]
 

@@ -100,12 +100,14 @@ class SentenceEncoder(keras.layers.Layer):
         return encoder
 
     # ------------------------------------------------------------------ graph side
-    def call(self, inputs: dict, training: bool = False) -> tf.Tensor:
+    def call(self, inputs: dict, training: bool = False,
+             length_buckets: Optional[int] = None) -> tf.Tensor:
         """Pooled embeddings ``[batch, dim]`` for ``input_ids`` and ``attention_mask``.
 
-        With ``length_buckets`` > 1 (set by training), the batch is encoded in that many
-        sub-batches of similar length (see :mod:`ct.modeling.length_buckets`): the same
-        embeddings with less padding."""
+        With ``length_buckets`` > 1 (default: the encoder's, which training sets), the batch
+        is encoded in that many sub-batches of similar length (see
+        :mod:`ct.modeling.length_buckets`): the same embeddings with less padding. ``encode``
+        passes 1: its batches are already sorted by length."""
 
         def embed(input_ids, attention_mask):
             outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
@@ -113,8 +115,9 @@ class SentenceEncoder(keras.layers.Layer):
             pooled = self._pool(outputs[0], attention_mask)
             return self.projection(pooled) if self.projection is not None else pooled
 
+        buckets = self.length_buckets if length_buckets is None else length_buckets
         return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
-                                       self.length_buckets)
+                                       buckets)
 
     @property
     def hidden_size(self) -> int:
@@ -191,7 +194,7 @@ class SentenceEncoder(keras.layers.Layer):
             @tf.function(input_signature=[spec, spec])
             def embed(input_ids, attention_mask):
                 return tf.cast(self({"input_ids": input_ids, "attention_mask": attention_mask},
-                                    training=False), tf.float32)
+                                    training=False, length_buckets=1), tf.float32)
 
             self._embed_function = embed
         return self._embed_function

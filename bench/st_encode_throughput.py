@@ -1,0 +1,48 @@
+"""``SentenceTransformer.encode`` throughput: the baseline of bench/encode_throughput.py.
+
+Runs in the PyTorch environment (``.venv-torch``): encodes the bundled Wikipedia sample with
+batch 64 and max length 75 after one warm-up pass; prints the median sentences/s.
+
+    .venv-torch/bin/python bench/st_encode_throughput.py --model PATH_TO_all-MiniLM-L6-v2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--input", default=str(REPO / "ct" / "resources" / "corpus"
+                                               / "wiki_sentences.txt"))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--max-length", type=int, default=75)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sentences = [line.rstrip("\n") for line in open(args.input, encoding="utf-8")]
+    model = SentenceTransformer(args.model, device="cpu")
+    model.max_seq_length = args.max_length
+    model.encode(sentences[:512], batch_size=args.batch_size)
+    rates = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        model.encode(sentences, batch_size=args.batch_size)
+        rates.append(len(sentences) / (time.perf_counter() - started))
+    print(f"SentenceTransformer.encode: {statistics.median(rates):.0f} sentences/s "
+          f"({len(sentences)} sentences, batch {args.batch_size}, max length {args.max_length}, "
+          f"{args.threads} threads)")
+
+
+if __name__ == "__main__":
+    main()
