@@ -35,10 +35,10 @@ venv: $(STAMP)
 torch-venv: $(TORCH_STAMP)
 
 test: $(STAMP) $(TORCH_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP) $(TORCH_STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/ct train configs/ct_paper.yaml --set steps=$(DEMO_STEPS) --set eval_every=100 \
