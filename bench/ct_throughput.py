@@ -22,10 +22,8 @@ from ct.logging_setup import configure_logging
 
 configure_logging(quiet=True)
 
+from bench_setup import training_setup  # noqa: E402
 from ct._keras import tf  # noqa: E402
-from ct.config import load_config  # noqa: E402
-from ct.training.drivers import make_distributed_train_step  # noqa: E402
-from ct.training.trainer import CTTrainer  # noqa: E402
 from matmul_peak import matmul_gflops, transformer_train_flops  # noqa: E402
 
 
@@ -38,13 +36,8 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--window-steps", type=int, default=10)
     args = parser.parse_args()
-    config = load_config(args.config, ["sts_dev=null", "checkpoint_every=0", *args.overrides])
-    trainer = CTTrainer(config, "/tmp/ct-throughput-unused", progress="off").check()
-    model = trainer.build_model()
-    trainer.start_stream_at(0)
-    dataset = trainer.strategy.distribute_datasets_from_function(trainer.dataset_fn)
+    config, trainer, model, dataset, step = training_setup(args.config, args.overrides)
     batches = iter(dataset)
-    step = make_distributed_train_step(trainer.strategy, model, dataset.element_spec)
     for _ in range(args.warmup_steps):
         float(step(next(batches))["loss"])
 

@@ -29,20 +29,9 @@ from ct.logging_setup import configure_logging
 
 configure_logging(quiet=True)
 
+from bench_setup import training_setup  # noqa: E402
 from ct._keras import tf  # noqa: E402
-from ct.config import load_config  # noqa: E402
-from ct.training.drivers import make_distributed_train_step  # noqa: E402
-from ct.training.trainer import CTTrainer  # noqa: E402
 from matmul_peak import matmul_gflops, transformer_train_flops  # noqa: E402
-
-
-def _median_seconds(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -52,11 +41,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=4)
     args = parser.parse_args()
-    config = load_config(args.config, ["sts_dev=null", "checkpoint_every=0", *args.overrides])
-    trainer = CTTrainer(config, "/tmp/ct-profile-unused", progress="off").check()
-    model = trainer.build_model()
-    trainer.start_stream_at(0)
-    dataset = trainer.strategy.distribute_datasets_from_function(trainer.dataset_fn)
+    config, trainer, model, dataset, step = training_setup(args.config, args.overrides)
     iterator = iter(dataset)
     batches = [next(iterator) for _ in range(args.warmup + args.steps)]
 
@@ -74,8 +59,6 @@ def main() -> None:
     @tf.function(reduce_retracing=True)
     def update(grads, loss):
         return model.update_guard.apply(model.optimizer, grads, variables, loss)
-
-    step = make_distributed_train_step(trainer.strategy, model, dataset.element_spec)
 
     def timed(function):
         for i in range(args.warmup):

@@ -139,6 +139,7 @@ def _train_parser(commands) -> None:
                             "(its index is rebuilt; the run continues on the changed corpus)")
     _add_quiet(train)
 
+
 def _sample_parser(commands) -> None:
     sample = commands.add_parser(
         "sample", help="write the sentence pairs given training steps would train on",
@@ -155,6 +156,7 @@ def _sample_parser(commands) -> None:
     sample.add_argument("--out", required=True, metavar="FILE.jsonl", help="where to write")
     _add_quiet(sample)
 
+
 def _tune_parser(commands) -> None:
     tune = commands.add_parser(
         "tune", help="search training hyperparameters with keras-tuner",
@@ -170,6 +172,7 @@ def _tune_parser(commands) -> None:
                       metavar="KEY=VALUE", help="override a config value, e.g. steps=30 or "
                                                 "tune.max_trials=3 (repeatable)")
     _add_quiet(tune)
+
 
 def _evaluate_parser(commands) -> None:
     evaluate = commands.add_parser(
@@ -190,6 +193,7 @@ def _evaluate_parser(commands) -> None:
     evaluate.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     _add_encoder_options(evaluate)
 
+
 def _encode_parser(commands) -> None:
     encode = commands.add_parser(
         "encode", help="embed every line of a text file",
@@ -202,6 +206,7 @@ def _encode_parser(commands) -> None:
     encode.add_argument("--chunk-size", type=int, default=50_000,
                         help="lines held in memory at once (default: 50000)")
     _add_encoder_options(encode)
+
 
 def _export_parser(commands) -> None:
     export = commands.add_parser(

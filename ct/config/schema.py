@@ -251,6 +251,22 @@ class AlignStageConfig:
     eval_every: int = option(0, help="steps between STS-B dev evaluations (0: once per epoch)")
     teacher_batch_size: int = option(64, help="sentences per batch when the teacher encodes "
                                               "the training lines")
+    # Distillation (RankCSE, Liu et al. 2023; SCT, Limkonchotiwat et al. 2023; DistilBERT)
+    student_layers: list[int] = option(
+        help="start the student from these layers of the stage's model (embeddings kept), e.g. "
+             "[0, 2, 4] of a 6-layer teacher; empty: the whole model", factory=list)
+    loss_weight: float = option(1.0, help="weight of `loss` (the vector loss) in the total")
+    listwise_weight: float = option(
+        0.0, help="weight of listwise distillation: KL between the teacher's and the student's "
+                  "softmax over each row of in-batch cosine similarities (RankCSE's ListNet)")
+    listmle_weight: float = option(0.0, help="weight of RankCSE's ListMLE: the student ranks "
+                                             "each row of the batch in the teacher's order")
+    rank_temperature: float = option(0.05, help="temperature of the listwise and ListMLE "
+                                                "similarity distributions")
+    layer_weight: float = option(
+        0.0, help="weight of intermediate-layer matching: each student layer's mean-pooled "
+                  "output regresses onto that of the teacher layer it was copied from (needs "
+                  "student_layers and a teacher)")
 
     def validate(self) -> None:
         """Checks the stage's options; raises ConfigError naming ``align.key``."""
@@ -262,6 +278,23 @@ class AlignStageConfig:
             raise ConfigError("stage 'align' needs exactly one source of target vectors: "
                               "align.teacher (a model) or align.targets (a .npy/.npz file)")
         check_template(self.template, "align.template")
+        weights = {key: getattr(self, key) for key in ("loss_weight", "listwise_weight",
+                                                       "listmle_weight", "layer_weight")}
+        for key, weight in weights.items():
+            if weight < 0:
+                raise ConfigError(f"align.{key} must be >= 0, got {weight}")
+        if not any(weights.values()):
+            raise ConfigError("align: every loss weight is 0; give loss_weight, "
+                              "listwise_weight, listmle_weight or layer_weight a positive value")
+        if self.layer_weight and not (self.student_layers and self.teacher):
+            raise ConfigError("align.layer_weight matches the student's layers with the "
+                              "teacher's: it needs align.student_layers and align.teacher")
+        if self.rank_temperature <= 0:
+            raise ConfigError(f"align.rank_temperature must be > 0, got {self.rank_temperature}")
+        if len(set(self.student_layers)) != len(self.student_layers) or \
+                any(i < 0 for i in self.student_layers):
+            raise ConfigError(f"align.student_layers {self.student_layers}: distinct layer "
+                              "numbers from 0")
         if self.scale <= 0:
             raise ConfigError(f"align.scale must be > 0, got {self.scale}")
         _check_positive(self, "teacher_batch_size", prefix="align.")

@@ -158,19 +158,23 @@ def load_target_vectors(path: str, num_lines: int, key: Optional[str] = None) ->
 
 def compute_teacher_targets(teacher, sentences: Sequence[str], path: Path,
                             batch_size: int = 64, chunk_size: int = 10_000,
-                            progress_mode: str = "off") -> np.ndarray:
+                            progress_mode: str = "off", layers=()) -> np.ndarray:
     """Encodes ``sentences`` with ``teacher`` once into a memory-mapped ``.npy`` at ``path``.
 
     Written to a temporary file and renamed, with a small JSON beside it; an existing complete
     file for the same sentences (e.g. of a resumed run) is reused. Blank sentences get zero
     rows (no example uses them). ``progress_mode`` shows the pass (see :mod:`ct.progress`).
+    With ``layers``, each row also holds the teacher's mean-pooled outputs of those layers
+    after its vector (``dim + len(layers) x hidden`` columns), for layer matching.
 
     Returns:
         The targets, memory-mapped read-only.
     """
     path = Path(path)
-    stamp = {"sentences": len(sentences), "dim": int(teacher.embedding_dim),
-             "checksum": _checksum(sentences)}
+    layers = [int(i) for i in layers]
+    width = int(teacher.embedding_dim) + len(layers) * teacher.hidden_size
+    stamp = {"sentences": len(sentences), "dim": width, "checksum": _checksum(sentences),
+             **({"layers": layers} if layers else {})}
     info = path.with_suffix(".json")
     if path.exists() and info.exists() and json.loads(info.read_text()) == stamp:
         logger.info("teacher targets: reusing %s", path)
@@ -184,8 +188,12 @@ def compute_teacher_targets(teacher, sentences: Sequence[str], path: Path,
                         every=max(batch_size * 20, 1000))
     for start in range(0, len(present), chunk_size):
         index = present[start:start + chunk_size]
-        targets[index] = teacher.encode([sentences[i] for i in index], batch_size=batch_size,
-                                        on_batch=progress.advance)
+        texts = [sentences[i] for i in index]
+        vectors = teacher.encode(texts, batch_size=batch_size, on_batch=progress.advance)
+        if layers:
+            vectors = np.concatenate([vectors, teacher.encode_layers(texts, layers,
+                                                                     batch_size)], axis=1)
+        targets[index] = vectors
     progress.close()
     targets.flush()
     del targets

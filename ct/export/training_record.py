@@ -61,8 +61,22 @@ def _stage_details(summary: dict) -> dict:
     if name == "align":
         source = (f"teacher {section.get('teacher')}" if section.get("teacher")
                   else f"precomputed targets {Path(str(section.get('targets'))).name}")
-        objective = (f"alignment to {source}, {section.get('loss')} loss"
+        terms = [f"{section.get('loss')} loss"
+                 + (f" x {section['loss_weight']:g}" if section.get("loss_weight", 1) != 1
+                    else "")] if section.get("loss_weight", 1) else []
+        for key, name in (("listwise_weight", "listwise (ListNet) ranking distillation"),
+                          ("listmle_weight", "ListMLE ranking distillation"),
+                          ("layer_weight", "intermediate-layer matching")):
+            if section.get(key):
+                terms.append(f"{name} x {section[key]:g}")
+        if section.get("listwise_weight") or section.get("listmle_weight"):
+            terms[-1] += f" (temperature {section.get('rank_temperature', 0.05):g})"
+        objective = (f"alignment to {source}: " + ", ".join(terms)
                      + (f", template {section['template']!r}" if section.get("template") else ""))
+        if section.get("student_layers"):
+            objective = (f"distillation into a student made of layers "
+                         f"{section['student_layers']} of {config.get('model')} (embeddings "
+                         f"kept); " + objective)
     else:
         objective = OBJECTIVE_DESCRIPTIONS.get(section.get("objective", "cosine_similarity"), name)
     hyperparameters = {key: section.get(key) for key in (

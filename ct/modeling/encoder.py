@@ -119,6 +119,41 @@ class SentenceEncoder(keras.layers.Layer):
         return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
                                        buckets)
 
+    def embed_with_layers(self, inputs: dict, training: bool = False,
+                          layers=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(embeddings [batch, dim], pooled layer outputs [batch, len(layers) x hidden])``:
+        the embeddings of :meth:`call` and the pooled output of each of ``layers`` (0-based
+        transformer layers; default all), for layer-matching distillation."""
+        outputs = self.backbone(input_ids=inputs["input_ids"],
+                                attention_mask=inputs["attention_mask"], training=training,
+                                output_hidden_states=True)
+        mask = inputs["attention_mask"]
+        pooled = self._pool(outputs[0], mask)
+        embeddings = self.projection(pooled) if self.projection is not None else pooled
+        hidden = outputs.hidden_states[1:]  # [0] is the embedding layer's output
+        chosen = range(len(hidden)) if layers is None else layers
+        return embeddings, tf.concat([self._pool(hidden[i], mask) for i in chosen], axis=-1)
+
+    def encode_layers(self, texts: Sequence[str], layers: Sequence[int],
+                      batch_size: int = 64) -> np.ndarray:
+        """The pooled outputs of ``layers`` for ``texts``: ``[n, len(layers) x hidden]``
+        float32 (a teacher's targets for layer matching)."""
+        texts = self.apply_template(texts)
+        out = np.zeros((len(texts), len(layers) * self.hidden_size), np.float32)
+        layers = list(layers)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2)
+        def run(input_ids, attention_mask):
+            return tf.cast(self.embed_with_layers({"input_ids": input_ids,
+                                                   "attention_mask": attention_mask},
+                                                  layers=layers)[1], tf.float32)
+
+        for start in range(0, len(texts), batch_size):
+            batch = self.tokenize(texts[start:start + batch_size])
+            out[start:start + batch_size] = run(tf.constant(batch["input_ids"]),
+                                                tf.constant(batch["attention_mask"])).numpy()
+        return out
+
     @property
     def hidden_size(self) -> int:
         """Size of the pooled backbone output (before any projection)."""

@@ -190,6 +190,19 @@ def embedding_dim_of(name_or_path: str, missing_ok: bool = False) -> int:
     raise ModelLoadError(f"{config_file} names no hidden size (hidden_size, dim or d_model)")
 
 
+def layer_count_of(name_or_path: str, missing_ok: bool = False) -> int:
+    """The number of transformer layers a checkpoint's ``config.json`` declares (0 for a
+    local folder that does not exist yet, with ``missing_ok``)."""
+    if missing_ok and not Path(resolve_path(name_or_path)).expanduser().exists() \
+            and not _HUB_ID.fullmatch(name_or_path):
+        return 0
+    config = json.loads((resolve_model_dir(name_or_path) / "config.json").read_text())
+    for key in ("num_hidden_layers", "n_layers", "num_layers"):
+        if key in config:
+            return int(config[key])
+    return 0
+
+
 def save_random_checkpoint(base: str, out_dir: str | Path, seed: int = 0,
                            **config_overrides) -> Path:
     """Saves a randomly initialised model with ``base``'s architecture family and tokenizer.

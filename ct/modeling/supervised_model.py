@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from ct._keras import keras, tf
@@ -30,6 +31,8 @@ from ct.config.schema import AlignLoss, choices
 from ct.losses.alignment import (contrastive_alignment_loss, cosine_alignment_loss,
                                  mse_alignment_loss)
 from ct.losses.cosine_similarity import cosine_similarity_loss
+from ct.losses.distillation import (layer_matching_loss, listmle_loss,
+                                    listwise_distillation_loss)
 from ct.losses.in_batch_negatives import in_batch_negatives_loss
 from ct.losses.softmax_nli import NUM_NLI_LABELS, nli_classifier_features, softmax_nli_loss
 from ct.modeling.cross_replica import gather_global_batch
@@ -39,6 +42,32 @@ from ct.modeling.training_model import TrainingModel
 # The objectives of the nli, stsb and align stages (the align losses come from the config).
 PAIR_OBJECTIVES = ("softmax_nli", "in_batch_negatives", "cosine_similarity",
                    *(f"align_{loss}" for loss in choices(AlignLoss)))
+
+
+@dataclasses.dataclass
+class Distillation:
+    """How the align stage combines its terms (see :mod:`ct.losses.distillation`).
+
+    Attributes:
+        target_dim: the teacher vectors' size (labels hold them first, then, with layer
+            matching, the teacher's pooled layer outputs).
+        loss_weight: the vector loss (``align_mse``, ``align_cosine``, ...).
+        listwise_weight, listmle_weight, rank_temperature: ranking distillation.
+        layer_weight: intermediate-layer matching.
+    """
+
+    target_dim: int = 0
+    loss_weight: float = 1.0
+    listwise_weight: float = 0.0
+    listmle_weight: float = 0.0
+    rank_temperature: float = 0.05
+    layer_weight: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """True when anything besides the plain vector loss is trained."""
+        return bool(self.listwise_weight or self.listmle_weight or self.layer_weight
+                    or self.loss_weight != 1.0)
 
 
 class SupervisedPairModel(TrainingModel):
@@ -59,7 +88,8 @@ class SupervisedPairModel(TrainingModel):
     """
 
     def __init__(self, encoder: SentenceEncoder, objective: str, scale: float = 20.0,
-                 dropout: bool = True, jit_compile: bool = False, **kwargs):
+                 dropout: bool = True, jit_compile: bool = False,
+                 distillation: Optional[Distillation] = None, **kwargs):
         super().__init__(jit_compile=jit_compile, **kwargs)
         if objective not in PAIR_OBJECTIVES:
             raise ValueError(f"objective must be one of {PAIR_OBJECTIVES}, got {objective!r}")
@@ -73,6 +103,7 @@ class SupervisedPairModel(TrainingModel):
                                                  dtype="float32")
             self.classifier.build([None, 3 * encoder.embedding_dim])
         self.metric_names = ("loss", "accuracy") if objective == "softmax_nli" else ("loss",)
+        self.distillation = distillation or Distillation()
 
     @property
     def encoders(self) -> tuple[SentenceEncoder]:
@@ -114,8 +145,38 @@ class SupervisedPairModel(TrainingModel):
     def replica_loss(self, features: dict, labels: tf.Tensor):
         """``(logits or None, loss)``: the NLI classifier's logits (for the accuracy) and this
         replica's share of the global mean loss."""
+        if self.objective.startswith("align_") and self.distillation.active:
+            return None, tf.nn.compute_average_loss(self._distillation_loss(features, labels))
         per_example, logits = self.per_example_loss(self(features, training=True), labels)
         return logits, tf.nn.compute_average_loss(per_example)
+
+    def _distillation_loss(self, features: dict, labels: tf.Tensor) -> tf.Tensor:
+        """``[batch]`` the weighted sum of the align stage's terms (see :class:`Distillation`):
+        labels hold each sentence's teacher vector, then its pooled layer outputs."""
+        settings = self.distillation
+        inputs = {"input_ids": features["input_ids_1"],
+                  "attention_mask": features["attention_mask_1"]}
+        training = self.dropout
+        if settings.layer_weight:
+            student, student_layers = self.encoder.embed_with_layers(inputs, training=training)
+        else:
+            student, student_layers = self.encoder(inputs, training=training), None
+        targets = labels[:, :settings.target_dim]
+        total = tf.zeros(tf.shape(student)[:1], tf.float32)
+        if settings.loss_weight:
+            vector_loss, _ = self.per_example_loss([student], targets)
+            total += settings.loss_weight * vector_loss
+        if settings.listwise_weight or settings.listmle_weight:
+            (all_student, all_targets), offset = gather_global_batch(student, targets)
+            for weight, loss in ((settings.listwise_weight, listwise_distillation_loss),
+                                 (settings.listmle_weight, listmle_loss)):
+                if weight:
+                    total += weight * loss(student, targets, settings.rank_temperature,
+                                           all_student, all_targets, offset)
+        if settings.layer_weight:
+            total += settings.layer_weight * layer_matching_loss(
+                student_layers, labels[:, settings.target_dim:])
+        return total
 
     def step_metrics(self, logits, loss: tf.Tensor, labels: tf.Tensor) -> dict:
         """``loss``, and the classifier's ``accuracy`` for ``softmax_nli``."""

@@ -20,26 +20,27 @@ from ct.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 
-def configure_cpu_parallelism(mode: str) -> str:
+def configure_cpu_parallelism(mode: str, passes: int = 2) -> str:
     """Sets TensorFlow's CPU thread pools for training; returns what was done.
 
     ``models``: intra-op threads = half the cores, inter-op threads = 2, so that the two
     encoders of CT (or a pair's text columns) run side by side instead of one after the other
     on all cores (small matrices use many cores poorly). ``ops``: TensorFlow's defaults.
-    Does nothing with a GPU, or once TensorFlow has started (thread pools are fixed then).
+    Does nothing with a GPU, for a stage with one encoder pass per step (``passes``), or once
+    TensorFlow has started (thread pools are fixed then).
     """
-    if mode != "models":
+    if mode != "models" or passes < 2:
         return "TensorFlow's thread defaults"
     if tf.config.list_physical_devices("GPU"):
         return "TensorFlow's thread defaults (GPU)"
     cores = os.cpu_count() or 1
-    intra = max(cores // 2, 1)
+    intra = max(cores // passes, 1)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(2)
+        tf.config.threading.set_inter_op_parallelism_threads(passes)
     except RuntimeError:  # TensorFlow already started in this process
         return "TensorFlow's thread pools as already started"
-    return f"2 encoder passes side by side, {intra} thread(s) each"
+    return f"{passes} encoder passes side by side, {intra} thread(s) each"
 
 
 def check_replica_split(batch_size: int, group_size: int, num_replicas: int, key: str,

@@ -142,7 +142,8 @@ class CTTrainer:
                                       checkpoints=config.checkpoint_every > 0)
         check_free_space(self.output_dir, self.disk["total"], config.keep_last)
         self.tokenizer = load_tokenizer(str(self.model_dir))
-        self.threads = configure_cpu_parallelism(config.cpu_parallelism)
+        self.threads = configure_cpu_parallelism(config.cpu_parallelism,
+                                                 self.stage.parallel_passes)
         self.strategy = get_strategy(config.strategy, config.virtual_devices,
                                      config.require_accelerator)
         self.num_replicas = self.strategy.num_replicas_in_sync

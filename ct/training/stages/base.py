@@ -28,6 +28,8 @@ class Stage:
         optimizer: the optimizer section that applies.
         group_size: per-replica batches must hold whole groups of this many examples.
         num_models: the encoders the stage trains (CT: 2).
+        parallel_passes: independent encoder passes per step (CT's two models, a pair's two
+            columns, a triplet's three; the align stage's one).
         metric_names: what ``train_step`` reports besides ``tokens`` and the update status.
     """
 
@@ -35,6 +37,7 @@ class Stage:
     title = ""
     group_size = 1
     num_models = 1
+    parallel_passes = 2
     metric_names: tuple[str, ...] = ("loss",)
 
     def __init__(self, config: TrainConfig):

@@ -66,7 +66,12 @@ class SupervisedStage(Stage):
         self.prepare_encoder(encoder)
         return SupervisedPairModel(encoder, self.objective,
                                    scale=getattr(self.section, "scale", 20.0),
-                                   dropout=self.section.dropout, **self.model_options())
+                                   dropout=self.section.dropout, **self.model_options(),
+                                   **self.objective_options())
+
+    def objective_options(self) -> dict:
+        """Further options of the stage's objective (the align stage's distillation)."""
+        return {}
 
     def dataset_fn(self, tokenizer, start_position):
         config = self.config
