@@ -22,8 +22,9 @@ def configure_logging(quiet: bool = False) -> None:
     Args:
         quiet: only ct's warnings and errors.
     """
-    # Read by TensorFlow when it loads: 2 keeps its C++ warnings' errors, drops INFO/WARNING.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Read by TensorFlow when it loads: its C++ INFO, WARNING and ERROR lines (CUDA probing on
+    # a CPU-only machine, oneDNN notes) are not shown; Python-level errors still are.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("[ct] %(message)s"))
