@@ -114,3 +114,21 @@ def test_bad_distillation_settings(overrides, message):
     with pytest.raises(ConfigError, match=message):
         load_config(PAPER, ["stages=[align]", "align.train=x.txt", "align.teacher=t",
                             *overrides])
+
+
+def test_encode_with_layers_gives_the_vector_then_each_layers_pooled_output(tiny_bert_dir,
+                                                                          corpus_sentences):
+    """One length-sorted pass returns what the teacher's targets hold for layer matching."""
+    encoder = SentenceEncoder.from_pretrained(str(tiny_bert_dir))
+    texts = corpus_sentences[:10]
+    combined = encoder.encode(texts, batch_size=4, layers=[1, 0])
+    dim, hidden = encoder.embedding_dim, encoder.hidden_size
+    assert combined.shape == (10, dim + 2 * hidden)
+    np.testing.assert_allclose(combined[:, :dim], encoder.encode(texts, batch_size=4),
+                               atol=1e-5)
+    for row, text in enumerate(texts):  # each sentence on its own: no padding at all
+        batch = encoder.tokenize([text])
+        inputs = {k: tf.constant(batch[k]) for k in ("input_ids", "attention_mask")}
+        vector, pooled = encoder.embed_with_layers(inputs, layers=[1, 0])
+        np.testing.assert_allclose(combined[row, :dim], vector[0], atol=1e-4)
+        np.testing.assert_allclose(combined[row, dim:], pooled[0], atol=1e-4)

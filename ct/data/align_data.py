@@ -189,11 +189,8 @@ def compute_teacher_targets(teacher, sentences: Sequence[str], path: Path,
     for start in range(0, len(present), chunk_size):
         index = present[start:start + chunk_size]
         texts = [sentences[i] for i in index]
-        vectors = teacher.encode(texts, batch_size=batch_size, on_batch=progress.advance)
-        if layers:
-            vectors = np.concatenate([vectors, teacher.encode_layers(texts, layers,
-                                                                     batch_size)], axis=1)
-        targets[index] = vectors
+        targets[index] = teacher.encode(texts, batch_size=batch_size, layers=layers,
+                                        on_batch=progress.advance)
     progress.close()
     targets.flush()
     del targets

@@ -61,7 +61,7 @@ class SentenceEncoder(keras.layers.Layer):
         self.template = template
         self.length_buckets = 1  # training sets it (see ct.modeling.length_buckets)
         self._pool = get_pooling(pooling)
-        self._embed_function = None
+        self._embed_functions = {}
 
     @property
     def training_record(self) -> Optional[dict]:
@@ -134,26 +134,6 @@ class SentenceEncoder(keras.layers.Layer):
         chosen = range(len(hidden)) if layers is None else layers
         return embeddings, tf.concat([self._pool(hidden[i], mask) for i in chosen], axis=-1)
 
-    def encode_layers(self, texts: Sequence[str], layers: Sequence[int],
-                      batch_size: int = 64) -> np.ndarray:
-        """The pooled outputs of ``layers`` for ``texts``: ``[n, len(layers) x hidden]``
-        float32 (a teacher's targets for layer matching)."""
-        texts = self.apply_template(texts)
-        out = np.zeros((len(texts), len(layers) * self.hidden_size), np.float32)
-        layers = list(layers)
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2)
-        def run(input_ids, attention_mask):
-            return tf.cast(self.embed_with_layers({"input_ids": input_ids,
-                                                   "attention_mask": attention_mask},
-                                                  layers=layers)[1], tf.float32)
-
-        for start in range(0, len(texts), batch_size):
-            batch = self.tokenize(texts[start:start + batch_size])
-            out[start:start + batch_size] = run(tf.constant(batch["input_ids"]),
-                                                tf.constant(batch["attention_mask"])).numpy()
-        return out
-
     @property
     def hidden_size(self) -> int:
         """Size of the pooled backbone output (before any projection)."""
@@ -168,7 +148,7 @@ class SentenceEncoder(keras.layers.Layer):
     def add_projection(self, units: int) -> None:
         """Adds a new (randomly initialised) linear projection onto ``units`` dimensions."""
         self.projection = build_projection(self.hidden_size, units)
-        self._embed_function = None
+        self._embed_functions = {}
 
     def apply_template(self, texts: Sequence[str]) -> list[str]:
         """``texts`` with the prompt template filled in (unchanged without a template)."""
@@ -184,7 +164,8 @@ class SentenceEncoder(keras.layers.Layer):
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = False,
                show_progress: bool = False,
-               on_batch: Optional[Callable[[int], None]] = None) -> np.ndarray:
+               on_batch: Optional[Callable[[int], None]] = None,
+               layers: Sequence[int] = ()) -> np.ndarray:
         """Embeds ``texts``; returns a float32 array ``[len(texts), dim]`` in input order.
 
         Sentences are batched by length (less padding, faster) and put back in input order.
@@ -196,17 +177,23 @@ class SentenceEncoder(keras.layers.Layer):
             show_progress: show progress: True (a bar on a terminal, else lines) or a mode of
                 :mod:`ct.progress`.
             on_batch: called with the number of sentences after each batch (progress hooks).
+            layers: also return the mean-pooled output of each of these 0-based transformer
+                layers, after the vector, from the same forward pass: ``[len(texts), dim +
+                len(layers) x hidden]`` (a teacher's targets for layer matching; ``normalize``
+                applies to the vector only).
 
         With a prompt ``template``, each text is embedded as the filled-in template.
         """
         texts = self.apply_template(texts)
+        layers = tuple(int(i) for i in layers)
+        width = self.embedding_dim + len(layers) * self.hidden_size
         if not texts:
-            return np.zeros((0, self.embedding_dim), np.float32)
+            return np.zeros((0, width), np.float32)
         lengths = [len(ids) for ids in self.tokenizer(
             texts, max_length=self.max_length, truncation=True)["input_ids"]]
         order = np.argsort(lengths, kind="stable")[::-1]
-        embed = self._get_embed_function()
-        vectors = np.zeros((len(texts), self.embedding_dim), np.float32)
+        embed = self._get_embed_function(layers)
+        vectors = np.zeros((len(texts), width), np.float32)
         progress = Progress("encoding", total=len(texts), unit="sentence",
                             mode=as_mode(show_progress), every=batch_size * 50, leave=False)
         for start in range(0, len(texts), batch_size):
@@ -219,20 +206,25 @@ class SentenceEncoder(keras.layers.Layer):
                 on_batch(len(index))
         progress.close()
         if normalize:
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            head = vectors[:, :self.embedding_dim]
+            head /= np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def _get_embed_function(self):
-        if self._embed_function is None:
+    def _get_embed_function(self, layers: tuple = ()):
+        key = "layers:" + ",".join(map(str, layers))  # string keys: Keras tracks the dict
+        if key not in self._embed_functions:
             spec = tf.TensorSpec([None, None], tf.int32)
 
             @tf.function(input_signature=[spec, spec])
             def embed(input_ids, attention_mask):
-                return tf.cast(self({"input_ids": input_ids, "attention_mask": attention_mask},
-                                    training=False, length_buckets=1), tf.float32)
+                inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+                if not layers:
+                    return tf.cast(self(inputs, training=False, length_buckets=1), tf.float32)
+                vectors, pooled = self.embed_with_layers(inputs, layers=list(layers))
+                return tf.cast(tf.concat([vectors, pooled], axis=-1), tf.float32)
 
-            self._embed_function = embed
-        return self._embed_function
+            self._embed_functions[key] = embed
+        return self._embed_functions[key]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
