@@ -29,9 +29,12 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="which variants to run (default: all)")
     args = parser.parse_args()
     rows = []
-    for name, (config, extra) in VARIANTS.items():
+    for name in args.variants:
+        config, extra = VARIANTS[name]
         for seed in args.seeds:
             run = Path(args.out) / f"{name.replace(' ', '_')}-{seed}"
             if not (run / "summary.json").exists():
@@ -47,7 +50,7 @@ def main() -> None:
             print(f"{name:<16} seed {seed}: STS-B dev {rows[-1][2]:.2f}, "
                   f"{rows[-1][3]:.1f} pairs/s", flush=True)
     print()
-    for name in VARIANTS:
+    for name in args.variants:
         scores = [r[2] for r in rows if r[0] == name]
         speed = [r[3] for r in rows if r[0] == name]
         print(f"{name:<16} STS-B dev {' / '.join(f'{s:.2f}' for s in scores)} "
