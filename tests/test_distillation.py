@@ -102,6 +102,8 @@ def test_distilling_a_student_from_the_teachers_layers_end_to_end(tmp_path, tiny
     assert "distillation into a student made of layers [1]" in card
     assert "listwise (ListNet) ranking distillation x 1" in card
     assert "intermediate-layer matching x 1" in card
+    lines = len(open(corpus_file, encoding="utf-8").read().splitlines())
+    assert f"{corpus_file.name} ({lines:,} sentences)" in card  # text lines, not pairs
 
 
 @pytest.mark.parametrize("overrides, message", [

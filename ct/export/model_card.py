@@ -69,8 +69,12 @@ def _data(data: dict) -> str:
         sentences = data.get("sentences")
         return f"{files} ({sentences:,} sentences)" if sentences else files
     sources = ", ".join(data.get("sources", [])) or "-"
-    pairs = data.get("pairs") or data.get("examples")
-    return f"{sources} ({pairs:,} pairs)" if pairs else sources
+    count = data.get("pairs") or data.get("examples")
+    if "parallel" in data:  # align: sentences, or (source, translation) lines
+        count = data.get("lines", 0) - data.get("blank_lines_skipped", 0)
+        unit = "sentence pairs" if data["parallel"] else "sentences"
+        return f"{sources} ({count:,} {unit})" if count else sources
+    return f"{sources} ({count:,} pairs)" if count else sources
 
 
 def _usage(model_id: str, pooling: str, max_length: int, settings: dict) -> str:
