@@ -119,20 +119,28 @@ class SentenceEncoder(keras.layers.Layer):
         return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
                                        buckets)
 
-    def embed_with_layers(self, inputs: dict, training: bool = False,
-                          layers=None) -> tuple[tf.Tensor, tf.Tensor]:
+    def embed_with_layers(self, inputs: dict, training: bool = False, layers=None,
+                          length_buckets: Optional[int] = None) -> tuple[tf.Tensor, tf.Tensor]:
         """``(embeddings [batch, dim], pooled layer outputs [batch, len(layers) x hidden])``:
         the embeddings of :meth:`call` and the pooled output of each of ``layers`` (0-based
-        transformer layers; default all), for layer-matching distillation."""
-        outputs = self.backbone(input_ids=inputs["input_ids"],
-                                attention_mask=inputs["attention_mask"], training=training,
-                                output_hidden_states=True)
-        mask = inputs["attention_mask"]
-        pooled = self._pool(outputs[0], mask)
-        embeddings = self.projection(pooled) if self.projection is not None else pooled
-        hidden = outputs.hidden_states[1:]  # [0] is the embedding layer's output
-        chosen = range(len(hidden)) if layers is None else layers
-        return embeddings, tf.concat([self._pool(hidden[i], mask) for i in chosen], axis=-1)
+        transformer layers; default all), for layer-matching distillation; in the encoder's
+        length buckets, as :meth:`call`."""
+
+        def embed(input_ids, attention_mask):
+            outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
+                                    training=training, output_hidden_states=True)
+            pooled = self._pool(outputs[0], attention_mask)
+            embeddings = self.projection(pooled) if self.projection is not None else pooled
+            hidden = outputs.hidden_states[1:]  # [0] is the embedding layer's output
+            chosen = range(len(hidden)) if layers is None else layers
+            return tf.concat([tf.cast(embeddings, tf.float32)]
+                             + [tf.cast(self._pool(hidden[i], attention_mask), tf.float32)
+                                for i in chosen], axis=-1)
+
+        buckets = self.length_buckets if length_buckets is None else length_buckets
+        both = embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
+                                       buckets)
+        return both[:, :self.embedding_dim], both[:, self.embedding_dim:]
 
     @property
     def hidden_size(self) -> int:
@@ -220,7 +228,8 @@ class SentenceEncoder(keras.layers.Layer):
                 inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
                 if not layers:
                     return tf.cast(self(inputs, training=False, length_buckets=1), tf.float32)
-                vectors, pooled = self.embed_with_layers(inputs, layers=list(layers))
+                vectors, pooled = self.embed_with_layers(inputs, layers=list(layers),
+                                                         length_buckets=1)
                 return tf.cast(tf.concat([vectors, pooled], axis=-1), tf.float32)
 
             self._embed_functions[key] = embed
