@@ -37,9 +37,10 @@ def format_duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def _format_value(value) -> str:
+def _format_value(value, name: str = "") -> str:
+    """Rates (``pairs/s``) with one decimal; small values such as losses with four."""
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return f"{value:.4f}" if abs(value) < 10 and not name.endswith("/s") else f"{value:.1f}"
     return str(value)
 
 
@@ -108,7 +109,7 @@ class Progress:
             self._figures = dict(figures)
         if self._bar is not None:
             if figures:
-                self._bar.set_postfix({k: _format_value(v) for k, v in figures.items()},
+                self._bar.set_postfix({k: _format_value(v, k) for k, v in figures.items()},
                                       refresh=False)
             self._bar.update(advance)
         elif self.mode == "lines" and (done - self._last_line >= self.every
@@ -131,7 +132,7 @@ class Progress:
         """The plain progress line: ``CT step 100/300 (33%): loss 0.4123, ... elapsed 1m02s,
         ETA 2m05s``."""
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        parts = [f"{name} {_format_value(value)}" for name, value in self._figures.items()]
+        parts = [f"{name} {_format_value(value, name)}" for name, value in self._figures.items()]
         parts.append(f"elapsed {format_duration(self.elapsed())}")
         eta = self.eta()
         if eta is not None and self.done < self.total:

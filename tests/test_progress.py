@@ -24,12 +24,13 @@ def test_lines_mode_writes_a_line_every_n_units_with_figures_and_eta(caplog):
     with caplog.at_level(logging.INFO, logger="ct"):
         progress = Progress("CT", total=30, mode="lines", every=10)
         for step in range(1, 31):
-            progress.update(step, {"loss": 0.5, "pairs/s": 20.0})
+            progress.update(step, {"loss": 0.5, "pairs/s": 20.0 if step > 10 else 3.99412})
             if step == 10:
                 progress.phase("evaluating STS-B dev")
         progress.close()
     lines = [r.message for r in caplog.records]
-    assert lines[0].startswith("CT step 10/30 (33%): loss 0.5000, pairs/s 20.0, elapsed ")
+    # losses with four decimals, rates with one (also below 10)
+    assert lines[0].startswith("CT step 10/30 (33%): loss 0.5000, pairs/s 4.0, elapsed ")
     assert "ETA" in lines[0] and lines[1] == "CT step 10/30 (33%): evaluating STS-B dev"
     assert len(lines) == 4 and lines[-1].startswith("CT step 30/30 (100%)")
     assert "ETA" not in lines[-1]
