@@ -108,16 +108,7 @@ class SentenceEncoder(keras.layers.Layer):
         is encoded in that many sub-batches of similar length (see
         :mod:`ct.modeling.length_buckets`): the same embeddings with less padding. ``encode``
         passes 1: its batches are already sorted by length."""
-
-        def embed(input_ids, attention_mask):
-            outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
-                                    training=training)
-            pooled = self._pool(outputs[0], attention_mask)
-            return self.projection(pooled) if self.projection is not None else pooled
-
-        buckets = self.length_buckets if length_buckets is None else length_buckets
-        return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
-                                       buckets)
+        return self._embed(inputs, training, (), length_buckets)
 
     def embed_with_layers(self, inputs: dict, training: bool = False, layers=None,
                           length_buckets: Optional[int] = None) -> tuple[tf.Tensor, tf.Tensor]:
@@ -125,22 +116,31 @@ class SentenceEncoder(keras.layers.Layer):
         the embeddings of :meth:`call` and the pooled output of each of ``layers`` (0-based
         transformer layers; default all), for layer-matching distillation; in the encoder's
         length buckets, as :meth:`call`."""
+        if layers is None:
+            layers = range(int(self.backbone.config.num_hidden_layers))  # aliased per model
+        both = self._embed(inputs, training, tuple(layers), length_buckets)
+        return both[:, :self.embedding_dim], both[:, self.embedding_dim:]
+
+    def _embed(self, inputs: dict, training: bool, layers: tuple,
+               length_buckets: Optional[int]) -> tf.Tensor:
+        """The embeddings, then (with ``layers``) those layers' pooled outputs in float32,
+        ``[batch, dim + len(layers) x hidden]``, in ``length_buckets`` sub-batches."""
 
         def embed(input_ids, attention_mask):
             outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
-                                    training=training, output_hidden_states=True)
+                                    training=training, output_hidden_states=bool(layers))
             pooled = self._pool(outputs[0], attention_mask)
             embeddings = self.projection(pooled) if self.projection is not None else pooled
+            if not layers:
+                return embeddings
             hidden = outputs.hidden_states[1:]  # [0] is the embedding layer's output
-            chosen = range(len(hidden)) if layers is None else layers
             return tf.concat([tf.cast(embeddings, tf.float32)]
                              + [tf.cast(self._pool(hidden[i], attention_mask), tf.float32)
-                                for i in chosen], axis=-1)
+                                for i in layers], axis=-1)
 
         buckets = self.length_buckets if length_buckets is None else length_buckets
-        both = embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
+        return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
                                        buckets)
-        return both[:, :self.embedding_dim], both[:, self.embedding_dim:]
 
     @property
     def hidden_size(self) -> int:
@@ -226,11 +226,7 @@ class SentenceEncoder(keras.layers.Layer):
             @tf.function(input_signature=[spec, spec])
             def embed(input_ids, attention_mask):
                 inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-                if not layers:
-                    return tf.cast(self(inputs, training=False, length_buckets=1), tf.float32)
-                vectors, pooled = self.embed_with_layers(inputs, layers=list(layers),
-                                                         length_buckets=1)
-                return tf.cast(tf.concat([vectors, pooled], axis=-1), tf.float32)
+                return tf.cast(self._embed(inputs, False, layers, 1), tf.float32)
 
             self._embed_functions[key] = embed
         return self._embed_functions[key]
