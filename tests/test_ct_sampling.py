@@ -171,15 +171,17 @@ def _sampled(out):
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
+@pytest.mark.parametrize("grouping", [[], ["group_batches=2"]], ids=["plain", "grouped"])
 def test_ct_sample_writes_exactly_what_ct_train_trains_on(tmp_path, monkeypatch,
-                                                          train_overrides):
+                                                          train_overrides, grouping):
     """The same config, through `ct sample` and through `ct train` (on 2 virtual replicas the
     global batches are the same, so one device is enough here): every text the training
-    stream tokenizes for steps 1..3, model 1's column then model 2's, equals the sample."""
+    stream tokenizes for steps 1..3, model 1's column then model 2's, equals the sample;
+    with length grouping too (its lengths are token counts, from the same tokenizer)."""
     from ct.cli import main
     from ct.data import tokenization
 
-    overrides = [*train_overrides, "steps=3", "sts_dev=null", "checkpoint_every=0"]
+    overrides = [*train_overrides, "steps=3", "sts_dev=null", "checkpoint_every=0", *grouping]
     args = [arg for item in overrides for arg in ("--set", item)]
     out = tmp_path / "sample.jsonl"
     assert main(["sample", str(PAPER), *args, "--steps", "3", "--out", str(out)]) == 0
@@ -232,3 +234,53 @@ def test_length_grouping_regroups_a_window_by_length_and_keeps_every_sentence(tm
     assert any(order != sorted(order) for order in orders)
     ids_1, ids_2, labels = grouped.ids(2)
     assert labels.tolist() == ([1.0] + [0.0] * 7) * 2 and ids_1[0] == ids_2[0]
+
+
+def test_length_grouping_by_token_count_leaves_the_least_padding(tmp_path, tiny_bert_dir):
+    """Training and `ct sample` group by token counts (make_sampler with the tokenizer): words
+    of very different byte lengths make byte lengths a poor proxy, token counts are exact."""
+    from ct.data.ct_dataset import make_sampler
+    from ct.data.tokenization import token_counts
+
+    rng = np.random.default_rng(3)
+    words = ["a", "the", "sentence", "extraordinarily", "counterintuitive", "b"]
+    path = tmp_path / "mixed.txt"
+    path.write_text("".join(" ".join(rng.choice(words, int(rng.integers(1, 12)))) + "\n"
+                            for _ in range(2000)))
+    corpus = Corpus.from_patterns([str(path)])
+    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    tokens = dict(zip(range(len(corpus)), token_counts(tokenizer, corpus.read(
+        np.arange(len(corpus))), max_length=64)))
+
+    def padding(sampler):
+        real = computed = 0
+        for batch in range(16):
+            for ids in sampler.ids(batch)[:2]:
+                counts = [tokens[i] for i in ids]
+                real, computed = real + sum(counts), computed + max(counts) * len(counts)
+        return 1 - real / computed
+
+    layout = dict(batch_size=16, num_negatives=7, seed=1, objective="ct", group_batches=8)
+    by_tokens = make_sampler(corpus, tokenizer=tokenizer, max_length=64, **layout)
+    by_bytes = make_sampler(corpus, **layout)
+    plain = make_sampler(corpus, **{**layout, "group_batches": 0})
+    assert padding(by_tokens) < padding(by_bytes) < padding(plain)
+
+    def token_ranges(sampler, window):
+        return sorted((min(tokens[i] for i in ids), max(tokens[i] for i in ids))
+                      for ids in (sampler.sentence_ids(window * 8 + b) for b in range(8)))
+
+    def overlapping(ranges):
+        return sum(high > next_low for (_, high), (next_low, _) in zip(ranges, ranges[1:]))
+
+    # by token count, a window's batches are consecutive slices of its sentences sorted by
+    # token count: their token ranges do not overlap (the least padding a window allows)
+    assert all(overlapping(token_ranges(by_tokens, w)) == 0 for w in range(4))
+    assert sum(overlapping(token_ranges(by_bytes, w)) for w in range(4)) > 0
+    # every sentence of the window is still drawn once, and grouping is repeatable
+    window = np.concatenate([by_tokens.sentence_ids(b) for b in range(8)])
+    plain_window = np.concatenate([plain.sentence_ids(b) for b in range(8)])
+    assert sorted(window.tolist()) == sorted(plain_window.tolist())
+    again = make_sampler(corpus, tokenizer=tokenizer, max_length=64, **layout)
+    assert [again.sentence_ids(b).tolist() for b in (9, 3)] == \
+        [by_tokens.sentence_ids(b).tolist() for b in (9, 3)]

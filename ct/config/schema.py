@@ -344,8 +344,8 @@ class TrainConfig:
                       "--rebuild-corpus-index); never part of a run's identity")
     group_batches: int = option(
         0, help="length grouping, an option that changes the batches: the sentences of this "
-                "many consecutive batches are sorted by length and regrouped into batches of "
-                "similar length, in a random order (less padding); 0: off (the paper)")
+                "many consecutive batches are sorted by token count and regrouped into batches "
+                "of similar length, in a random order (almost no padding); 0: off (the paper)")
     padding: Literal["longest", "max_length"] = option(
         "longest", help="longest: pad each batch to its longest sentence; max_length: fixed "
                         "shapes (XLA, TPUs)")

@@ -29,6 +29,7 @@ from ct.data.batching import (batch_numbers, make_stream_fn, split_for_replicas,
                               tokenize_and_finish)
 from ct.data.corpus import Corpus
 from ct.data.ct_sampling import CTBatchSampler
+from ct.data.tokenization import token_counts
 
 
 def ct_id_batches(sampler: CTBatchSampler,
@@ -62,10 +63,22 @@ def read_texts(corpus: Corpus):
 
 
 def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: int,
-                 objective: str, group_batches: int = 0) -> CTBatchSampler:
-    """The :class:`ct.data.ct_sampling.CTBatchSampler` of a corpus and batch layout."""
+                 objective: str, group_batches: int = 0, tokenizer=None,
+                 max_length: int = 75) -> CTBatchSampler:
+    """The :class:`ct.data.ct_sampling.CTBatchSampler` of a corpus and batch layout.
+
+    Length grouping (``group_batches``) sorts by the sentences' token counts when
+    ``tokenizer`` is given (what training and ``ct sample`` do), else by their lines' byte
+    lengths: token counts leave about 2% padding where byte lengths leave about 22% (the
+    bundled Wikipedia sample, MiniLM's tokenizer, 64 batches per window).
+    """
+    if tokenizer is None:
+        lengths = corpus.byte_lengths
+    else:
+        def lengths(ids: np.ndarray) -> np.ndarray:
+            return token_counts(tokenizer, corpus.read(ids), max_length)
     return CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective,
-                          group_batches=group_batches, lengths=corpus.byte_lengths)
+                          group_batches=group_batches, lengths=lengths)
 
 
 def sample_batches(corpus: Corpus, sampler: CTBatchSampler, start_position: int,
@@ -110,7 +123,8 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
         ``input_ids_2``, ``attention_mask_2`` (int32 ``[batch, length]``), labels float32.
     """
     sampler = make_sampler(corpus, batch_size=batch_size, num_negatives=num_negatives,
-                           seed=seed, objective=objective, group_batches=group_batches)
+                           seed=seed, objective=objective, group_batches=group_batches,
+                           tokenizer=tokenizer, max_length=max_length)
     dataset = ct_id_batches(sampler, start_position)
     dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
     return tokenize_and_finish(dataset.map(read_texts(corpus)), tokenizer, max_length, padding)

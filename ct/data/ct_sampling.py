@@ -11,6 +11,8 @@ both models see (the negatives come from the batch itself, see ct/losses).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ct.data.permutation import permute, stream_items
@@ -81,8 +83,11 @@ class CTBatchSampler:
     a batch): the sentences of G consecutive batches are sorted by length and cut into G
     batches of similar-length sentences, taken in a seeded random order. Every sentence is
     still drawn once per epoch and a batch's positives and negatives are still random among
-    its group; only padding shrinks. Lengths are the lines' byte lengths (``lengths(ids)``),
-    known from the corpus index without reading text.
+    its group; only padding shrinks. Lengths come from ``lengths(ids)``: in training and
+    ``ct sample`` the sentences' token counts (:func:`ct.data.ct_dataset.make_sampler` reads and
+    tokenizes the window's sentences once; batches of equal token count leave almost no
+    padding), else any proxy such as the lines' byte lengths. The window's order is kept
+    between calls, so a window's G batches cost one length computation.
 
     Args:
         num_sentences: the corpus size.
@@ -105,6 +110,8 @@ class CTBatchSampler:
         self.seed = seed
         self.sentences_per_batch = sentences_per_batch(batch_size, num_negatives, objective)
         self.pairs_per_batch = batch_size
+        self._window = (None, None)  # (window number, its sentences sorted by length)
+        self._window_lock = threading.Lock()
 
     def ids(self, batch_number: int):
         """``(ids_1, ids_2, labels)`` of global batch ``batch_number``: the sentence numbers
@@ -120,10 +127,22 @@ class CTBatchSampler:
             positions = batch_number * size + np.arange(size, dtype=np.int64)
             return stream_items(positions, self.num_sentences, self.seed)
         window, index = divmod(batch_number, group)
-        positions = window * group * size + np.arange(group * size, dtype=np.int64)
-        drawn = stream_items(positions, self.num_sentences, self.seed)
-        by_length = np.argsort(np.asarray(self.lengths(drawn)), kind="stable")
+        drawn, by_length = self._window_by_length(window)
         # this batch's chunk of the window, in a seeded order of chunks
         chunk = int(permute(np.array([index]), group, self.seed ^ 0x5EED, window)[0])
         members = np.sort(by_length[chunk * size:(chunk + 1) * size])  # back in drawing order
         return drawn[members]
+
+    def _window_by_length(self, window: int):
+        """``(drawn, order)``: the sentences of a window of G batches in drawing order, and
+        the (stable) order that sorts them by length; the last window's is kept."""
+        with self._window_lock:
+            cached_window, cached = self._window
+            if cached_window == window:
+                return cached
+            size = self.group_batches * self.sentences_per_batch
+            positions = window * size + np.arange(size, dtype=np.int64)
+            drawn = stream_items(positions, self.num_sentences, self.seed)
+            by_length = np.argsort(np.asarray(self.lengths(drawn)), kind="stable")
+            self._window = (window, (drawn, by_length))
+            return drawn, by_length

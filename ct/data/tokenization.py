@@ -11,6 +11,14 @@ import numpy as np
 from ct._keras import tf
 
 
+def token_counts(tokenizer, texts, max_length: int) -> np.ndarray:
+    """How many tokens each text becomes (special tokens included, truncated at
+    ``max_length``): the length a batch is padded to, used for length grouping."""
+    encoded = tokenizer(list(texts), max_length=max_length, truncation=True,
+                        return_attention_mask=False, return_token_type_ids=False)
+    return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+
+
 def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
     """Returns ``fn(texts_1, ..., texts_n, labels) -> (features, labels)`` for ``Dataset.map``.
 

@@ -11,6 +11,7 @@ from ct.data.ct_dataset import make_dataset_fn, make_sampler, sample_batches
 from ct.data.ct_sampling import sentences_per_batch
 from ct.errors import DataError
 from ct.modeling.ct_model import ContrastiveTensionModel
+from ct.modeling.loading import load_tokenizer
 from ct.training.stages.base import Stage
 
 logger = logging.getLogger(__name__)
@@ -84,11 +85,14 @@ class CTStage(Stage):
 
     def text_batches(self, start_step: int, steps: int):
         """The ``(texts_1, texts_2, labels)`` of steps ``start_step + 1`` ..
-        ``start_step + steps``: what training feeds model 1 and model 2 (``ct sample``)."""
+        ``start_step + steps``: what training feeds model 1 and model 2 (``ct sample``).
+        With length grouping the model's tokenizer is loaded: it measures the lengths."""
         config = self.config
+        tokenizer = load_tokenizer(config.model) if config.group_batches > 1 else None
         sampler = make_sampler(self.corpus, batch_size=config.batch_size,
                                num_negatives=config.num_negatives, seed=config.seed,
-                               objective=config.objective, group_batches=config.group_batches)
+                               objective=config.objective, group_batches=config.group_batches,
+                               tokenizer=tokenizer, max_length=config.max_length)
         return sample_batches(self.corpus, sampler, start_step, steps)
 
     def build_model(self, model_dir: str, tokenizer):
