@@ -284,3 +284,35 @@ def test_length_grouping_by_token_count_leaves_the_least_padding(tmp_path, tiny_
     again = make_sampler(corpus, tokenizer=tokenizer, max_length=64, **layout)
     assert [again.sentence_ids(b).tolist() for b in (9, 3)] == \
         [by_tokens.sentence_ids(b).tolist() for b in (9, 3)]
+
+
+class _OneCallAtATime:
+    """A tokenizer that fails, as a fast tokenizer does ("Already borrowed"), when two
+    threads call it at once."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.busy = tokenizer, False
+
+    def __call__(self, *args, **kwargs):
+        import time
+
+        if self.busy:
+            raise RuntimeError("Already borrowed")
+        self.busy = True
+        try:
+            time.sleep(0.005)
+            return self.tokenizer(*args, **kwargs)
+        finally:
+            self.busy = False
+
+
+def test_length_grouping_never_shares_the_pipeline_tokenizer_between_threads(corpus_file,
+                                                                            tiny_bert_dir):
+    """tf.data runs the sampler (which counts tokens) and the pipeline's tokenization in
+    different threads: the sampler counts with a copy of its own."""
+    corpus = Corpus.from_patterns([str(corpus_file)])
+    tokenizer = _OneCallAtATime(load_tokenizer(str(tiny_bert_dir)))
+    dataset = build_ct_dataset(corpus, tokenizer, batch_size=8, num_negatives=3,
+                               max_length=32, group_batches=2)
+    batches = list(dataset.take(40))
+    assert len(batches) == 40

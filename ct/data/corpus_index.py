@@ -34,6 +34,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -97,6 +98,18 @@ class BadLines:
             self.examples.append(message)
 
 
+_OPEN_LOCK = threading.Lock()
+
+
+def _open_once(owner, path: Path) -> int:
+    """``owner._fd``, opened read-only on first use; once only, though tf.data's threads
+    (the sampler's and the reader's) may ask at the same time."""
+    with _OPEN_LOCK:
+        if owner._fd is None:
+            owner._fd = os.open(path, os.O_RDONLY)
+        return owner._fd
+
+
 class _NpyColumn:
     """Random reads of a 1-D ``.npy`` array with ``pread`` (no memory map: a mapped file's
     readahead would bring hundreds of KB into the process for every random read)."""
@@ -112,10 +125,9 @@ class _NpyColumn:
         self._fd: Optional[int] = None
 
     def take(self, ids: np.ndarray) -> np.ndarray:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY)
         size = self.dtype.itemsize
-        raw = b"".join(os.pread(self._fd, size, self.offset + size * int(i)) for i in ids)
+        descriptor = _open_once(self, self.path)
+        raw = b"".join(os.pread(descriptor, size, self.offset + size * int(i)) for i in ids)
         return np.frombuffer(raw, dtype=self.dtype)
 
     def close(self) -> None:
@@ -161,10 +173,9 @@ class FileIndex:
         """The sentences with these (0-based) numbers, stripped."""
         if len(local_ids) == 0:
             return []
-        if self._fd is None:
-            self._fd = os.open(self.data_path, os.O_RDONLY)
+        descriptor = _open_once(self, self.data_path)
         starts, lengths = self.starts.take(local_ids), self.lengths.take(local_ids)
-        return [os.pread(self._fd, int(n), int(start)).decode("utf-8", errors="replace")
+        return [os.pread(descriptor, int(n), int(start)).decode("utf-8", errors="replace")
                 .strip() for start, n in zip(starts, lengths)]
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from typing import Iterator, Optional, Union
 
 import numpy as np
@@ -75,8 +76,13 @@ def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: i
     if tokenizer is None:
         lengths = corpus.byte_lengths
     else:
+        # A copy of its own: the sampler runs in tf.data's threads beside the pipeline's
+        # tokenization, and a fast tokenizer used by two threads at once fails ("Already
+        # borrowed": a call sets its truncation and padding on the shared Rust object).
+        counter = copy.deepcopy(tokenizer)
+
         def lengths(ids: np.ndarray) -> np.ndarray:
-            return token_counts(tokenizer, corpus.read(ids), max_length)
+            return token_counts(counter, corpus.read(ids), max_length)
     return CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective,
                           group_batches=group_batches, lengths=lengths)
 
