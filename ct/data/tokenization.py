@@ -6,6 +6,8 @@ shapes are declared so downstream code sees ``[batch, None]`` int32 tensors.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ct._keras import tf
@@ -30,7 +32,12 @@ def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
         max_length: truncation length (CT paper: 75).
         padding: ``"longest"`` pads to the longest sentence of each column (fast on CPU/GPU);
             ``"max_length"`` gives fixed shapes (for XLA and TPUs).
+
+    The pipeline tokenizes with a copy of ``tokenizer``: it runs in a tf.data thread while
+    the main thread may use the original (STS evaluation during training), and a fast
+    tokenizer called by two threads at once with different settings fails.
     """
+    tokenizer = copy.deepcopy(tokenizer)
 
     def encode(texts: tf.Tensor):
         decoded = [t.decode("utf-8", errors="replace") for t in texts.numpy()]
