@@ -29,7 +29,7 @@ from ct.logging_setup import configure_logging
 
 configure_logging(quiet=True)
 
-from bench_setup import training_setup  # noqa: E402
+from bench_setup import computed_positions, training_setup  # noqa: E402
 from ct._keras import tf  # noqa: E402
 from matmul_peak import matmul_gflops, transformer_train_flops  # noqa: E402
 
@@ -47,7 +47,8 @@ def main() -> None:
 
     real = [float(tf.add_n([tf.reduce_sum(b[0][k]) for k in b[0] if "mask" in k]))
             for b in batches]
-    positions = [float(sum(tf.size(b[0][k]) for k in b[0] if "mask" in k)) for b in batches]
+    buckets = model.encoders[0].length_buckets
+    positions = [float(computed_positions(b[0], buckets)) for b in batches]
     padding_share = 1 - sum(real) / sum(positions)
 
     features_list = [b[0] for b in batches]
@@ -102,7 +103,7 @@ def main() -> None:
     print(f"config: {args.config} {' '.join(args.overrides)}")
     print(f"step {figures['step'] * 1000:.0f} ms = {batch / figures['step']:.1f} pairs/s, "
           f"{tokens / figures['step']:.0f} real tokens/s; padding {100 * padding_share:.0f}% "
-          f"of token positions")
+          f"of the token positions computed ({buckets} length bucket(s) per model)")
     for name in ("input", "forward", "forward+backward", "update", "host"):
         share = 100 * figures[name] / figures["step"]
         print(f"  {name:<18} {figures[name] * 1000:7.1f} ms  ({share:4.0f}% of the step)")
