@@ -78,20 +78,37 @@ def _free_ports(count):
     return ports
 
 
-def test_two_process_multi_worker_matches_one_device(tmp_path, single_device_run):
-    overrides, expected = single_device_run
+def _run_two_workers(overrides, output_dir):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        processes.append(_run(overrides + ["strategy=multi_worker"], tmp_path / "mw",
+        processes.append(_run(overrides + ["strategy=multi_worker"], output_dir,
                               env={"TF_CONFIG": json.dumps(tf_config)}, wait=False))
     for process in processes:
         _, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
-    summary = json.loads((tmp_path / "mw" / "summary.json").read_text())
+    summary = json.loads((output_dir / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["strategy"] == "multi_worker"
-    np.testing.assert_allclose(logged_losses(tmp_path / "mw"), expected, atol=1e-4)
+    return logged_losses(output_dir)
+
+
+def test_two_process_multi_worker_matches_one_device(tmp_path, single_device_run):
+    overrides, expected = single_device_run
+    np.testing.assert_allclose(_run_two_workers(overrides, tmp_path / "mw"), expected,
+                               atol=1e-4)
+
+
+def test_length_grouped_batches_on_two_workers_match_one_device(tmp_path, single_device_run):
+    """Each worker groups its windows by token count on its own: the global batches, and so
+    the losses, are still those of one device."""
+    overrides = [*single_device_run[0], "group_batches=2", "length_buckets=1"]
+    status, _, err = _run(overrides, tmp_path / "one")
+    assert status == 0, err
+    expected = logged_losses(tmp_path / "one")
+    assert len(expected) == 5 and not np.allclose(expected, single_device_run[1], atol=1e-4)
+    np.testing.assert_allclose(_run_two_workers(overrides, tmp_path / "mw"), expected,
+                               atol=1e-4)
 
 
 def test_batch_not_divisible_by_replicas_is_refused(tmp_path, tiny_bert_dir, corpus_file):
