@@ -55,6 +55,8 @@ def test_rmsprop_sparse_update_is_tf_keras_arithmetic_exactly():
 
     rng = np.random.default_rng(0)
     start = [rng.normal(size=(50, 8)).astype(np.float32), rng.normal(size=(8,)).astype(np.float32)]
+    rng_steps = [rng.integers(0, 50, size=12) for _ in range(4)]
+    rng_steps[0][:3] = 7  # a row used three times in one batch
 
     def train(optimizer):
         table, bias = (tf.Variable(value) for value in start)
@@ -68,8 +70,6 @@ def test_rmsprop_sparse_update_is_tf_keras_arithmetic_exactly():
             optimizer.apply_gradients(zip(gradients, [table, bias]))
         return [table.numpy(), bias.numpy()] + [v.numpy() for v in optimizer.variables[1:]]
 
-    rng_steps = [rng.integers(0, 50, size=12) for _ in range(4)]
-    rng_steps[0][:3] = 7  # a row used three times in one batch
     ours = train(RMSprop(learning_rate=0.01))
     theirs = train(keras.optimizers.RMSprop(learning_rate=0.01))
     assert len(ours) == len(theirs) == 4

@@ -21,6 +21,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ct._keras import keras, tf
+from ct.data.tokenization import token_counts
 from ct.files import apply_ordinary_permissions
 from ct.modeling.length_buckets import embed_in_length_buckets
 from ct.modeling.loading import load_backbone, load_tokenizer, resolve_model_dir
@@ -197,8 +198,7 @@ class SentenceEncoder(keras.layers.Layer):
         width = self.embedding_dim + len(layers) * self.hidden_size
         if not texts:
             return np.zeros((0, width), np.float32)
-        lengths = [len(ids) for ids in self.tokenizer(
-            texts, max_length=self.max_length, truncation=True)["input_ids"]]
+        lengths = token_counts(self.tokenizer, texts, self.max_length)
         order = np.argsort(lengths, kind="stable")[::-1]
         embed = self._get_embed_function(layers)
         vectors = np.zeros((len(texts), width), np.float32)
