@@ -13,7 +13,7 @@ TORCH_STAMP := $(TORCH_VENV)/.installed
 DEMO_STEPS ?= 300
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: venv torch-venv test test-fast demo bench clean
+.PHONY: venv torch-venv test test-fast test-matrix demo bench clean
 
 $(STAMP): requirements.txt requirements-model.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -35,10 +35,14 @@ venv: $(STAMP)
 torch-venv: $(TORCH_STAMP)
 
 test: $(STAMP) $(TORCH_STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -m "not matrix"
+
+# The configuration matrix: every generated cell trained, killed and resumed (long).
+test-matrix: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m matrix tests/test_config_matrix.py
 
 test-fast: $(STAMP) $(TORCH_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow and not matrix"
 
 demo: $(STAMP)
 	$(BIN)/ct train configs/ct_paper.yaml --set steps=$(DEMO_STEPS) --set eval_every=100 \

@@ -76,9 +76,18 @@ def _resolve_tpu():
                             f"({' '.join(str(exc).split())[:160]})") from None
 
 
+# Strategies made in this process, by (name, virtual_devices, require_accelerator).
+_STRATEGIES: dict = {}
+
+
 def get_strategy(name: str = "default", virtual_devices: int = 0,
                  require_accelerator: bool = False) -> tf.distribute.Strategy:
     """Returns the strategy called ``name`` (see the module docstring).
+
+    One strategy per process and setting: the stages of a pipeline (and repeated runs in one
+    process) share it. Two strategies over the same devices would number their collective
+    operations from the same keys, so the second stage's first all-reduce would meet the
+    first stage's cached collective instance of another shape and abort.
 
     Args:
         name: one of :data:`STRATEGIES`.
@@ -92,6 +101,13 @@ def get_strategy(name: str = "default", virtual_devices: int = 0,
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     configure_virtual_devices(virtual_devices)
+    key = (name, virtual_devices, require_accelerator)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _make_strategy(name, require_accelerator)
+    return _STRATEGIES[key]
+
+
+def _make_strategy(name: str, require_accelerator: bool) -> tf.distribute.Strategy:
     if name == "auto":
         try:
             return tf.distribute.TPUStrategy(_resolve_tpu())

@@ -230,3 +230,88 @@ def test_bad_lines_can_be_skipped_and_are_reported(tmp_path, reliable_overrides)
                                                       "steps=2"])
     summary = CTTrainer(config, tmp_path / "run").train()
     assert summary["corpus_bad_lines_skipped"] == 1 and summary["corpus"]["sentences"] == 300
+
+
+def _save_at(checkpointer, model, step):
+    model.update_guard.steps.assign(step)
+    return checkpointer.save(step, {"note": f"step {step}"})
+
+
+def test_saving_the_same_step_again_never_leaves_no_checkpoint(tmp_path, tiny_bert_dir,
+                                                              monkeypatch):
+    """A SIGTERM on a checkpoint step saves that step again: killed while the old copy is
+    moved aside, the run still resumes from a complete checkpoint (the old copy of the step)."""
+    model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir))
+    model.compile(optimizer=_sgd())
+    directory = tmp_path / "checkpoints"
+    checkpointer = RunCheckpointer(directory, model, keep_last=3)
+    _save_at(checkpointer, model, 4)
+    _save_at(checkpointer, model, 6)
+    real_replace = checkpointing.os.replace
+    calls = []
+
+    def die_after_moving_aside(source, target):
+        real_replace(source, target)
+        calls.append(target)
+        if str(target).endswith(".old"):
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(checkpointing.os, "replace", die_after_moving_aside)
+    with pytest.raises(KeyboardInterrupt):
+        _save_at(checkpointer, model, 6)
+    monkeypatch.setattr(checkpointing.os, "replace", real_replace)
+    assert not (directory / "step-00000006").exists()  # the window the old code left open
+    fresh = RunCheckpointer(directory, model, keep_last=3)
+    assert fresh.latest() == {"step": 6, "path": ".step-00000006.old"}
+    model.update_guard.steps.assign(0)
+    step, state = fresh.restore_latest()
+    assert step == 6 and state["note"] == "step 6" and model.steps_taken == 6
+    # the next save puts everything in order again
+    _save_at(fresh, model, 8)
+    assert sorted(p.name for p in directory.iterdir()) == \
+        ["latest.json", "step-00000004", "step-00000008"]
+
+
+def test_latest_falls_back_to_the_newest_complete_checkpoint(tmp_path, tiny_bert_dir):
+    model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir))
+    model.compile(optimizer=_sgd())
+    directory = tmp_path / "checkpoints"
+    checkpointer = RunCheckpointer(directory, model, keep_last=3)
+    for step in (2, 4):
+        _save_at(checkpointer, model, step)
+    (directory / "step-00000004" / "state.json").unlink()  # latest.json names a broken one
+    assert checkpointer.latest() == {"step": 2, "path": "step-00000002"}
+
+
+KILL_AT = str(REPO_ROOT / "tests" / "kill_at.py")
+IBN = str(REPO_ROOT / "configs" / "ct_ibn.yaml")
+
+
+@pytest.mark.slow
+def test_dropout_run_killed_after_a_checkpoint_resumes_exactly(tmp_path, tiny_bert_dir,
+                                                               corpus_file):
+    """configs/ct_ibn.yaml trains with dropout on: a process killed after its step-2
+    checkpoint and run again ends with the uninterrupted run's weights and optimizer state,
+    bit for bit (dropout masks are drawn from the step, not from a process's RNG state)."""
+    overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
+                 "keep=last", "steps=5", "batch_size=8", "log_every=1", "checkpoint_every=2",
+                 "tensorboard=false", "max_length=24", "optimizer.learning_rate=1e-3"]
+
+    def run(output, kill=None):
+        args = [sys.executable, KILL_AT, *([kill] if kill else []), "--", "train", IBN, "-q",
+                "--output-dir", str(output)] + [a for item in overrides for a in ("--set", item)]
+        return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert run(straight).returncode == 0
+    killed = run(resumed, kill="ct.training.checkpointing:RunCheckpointer.save:after:1")
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    assert json.loads((resumed / "checkpoints" / "latest.json").read_text())["step"] == 2
+    again = run(resumed)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert logged_losses(resumed) == logged_losses(straight)
+    step_a, tensors_a = _checkpoint_tensors(straight)
+    step_b, tensors_b = _checkpoint_tensors(resumed)
+    assert step_a == step_b == 5 and tensors_a.keys() == tensors_b.keys()
+    for name in tensors_a:
+        np.testing.assert_array_equal(tensors_a[name], tensors_b[name], err_msg=name)

@@ -115,6 +115,23 @@ def test_in_batch_negatives_loss_with_hard_negatives():
     assert np.all(reference > numpy_in_batch_loss(anchors, positives))
 
 
+def test_in_batch_negatives_loss_of_a_replica_slice_uses_the_global_batch():
+    """With 2 replicas, each replica scores its anchors against every replica's candidates:
+    its losses are its rows of the single-device loss (NLI in_batch_negatives on 2 replicas
+    trains as on one device)."""
+    anchors, positives, negatives = random_embeddings(6)
+    reference = numpy_in_batch_loss(anchors, positives, negatives)
+    for replica, rows in enumerate([slice(0, 4), slice(4, 8)]):
+        loss = in_batch_negatives_loss(
+            tf.constant(anchors[rows]), tf.constant(positives[rows]), tf.constant(negatives[rows]),
+            all_candidates=[tf.constant(positives), tf.constant(negatives)], offset=4 * replica)
+        np.testing.assert_allclose(loss.numpy(), reference[rows], **TOLERANCE)
+    # without the gathered candidates a replica's loss is another one (fewer negatives)
+    alone = in_batch_negatives_loss(tf.constant(anchors[:4]), tf.constant(positives[:4]),
+                                    tf.constant(negatives[:4])).numpy()
+    assert not np.allclose(alone, reference[:4], rtol=1e-3)
+
+
 def test_in_batch_negatives_loss_with_non_default_scale():
     anchors, positives, negatives = random_embeddings(6)
     loss = in_batch_negatives_loss(tf.constant(anchors), tf.constant(positives),

@@ -23,7 +23,6 @@ from ct._keras import tf
 from ct.losses.similarity import pairwise_similarities
 
 
-
 def in_batch_similarities(embeddings_1: tf.Tensor, embeddings_2: tf.Tensor,
                           similarity: str = "cosine") -> tf.Tensor:
     """``[n, m]`` similarities of every row of ``embeddings_1`` with every row of

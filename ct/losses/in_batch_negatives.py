@@ -17,10 +17,11 @@ negatives. Use :mod:`ct.losses.cosine_similarity` when the data has graded simil
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from ct._keras import tf
 from ct.losses.similarity import pairwise_similarities
+
 
 def in_batch_logits(anchors: tf.Tensor, candidates: tf.Tensor, scale: float = 20.0) -> tf.Tensor:
     """Scaled cosine similarities of every anchor with every candidate, in float32.
@@ -36,7 +37,6 @@ def in_batch_logits(anchors: tf.Tensor, candidates: tf.Tensor, scale: float = 20
 
     Example:
         >>> from ct._keras import tf
-from ct.losses.similarity import pairwise_similarities
         >>> from ct.losses.in_batch_negatives import in_batch_logits
         >>> in_batch_logits(tf.eye(2), tf.eye(2), scale=20.0).numpy().tolist()
         [[20.0, 0.0], [0.0, 20.0]]
@@ -46,11 +46,16 @@ from ct.losses.similarity import pairwise_similarities
 
 def in_batch_negatives_loss(anchors: tf.Tensor, positives: tf.Tensor,
                             hard_negatives: Optional[tf.Tensor] = None,
-                            scale: float = 20.0) -> tf.Tensor:
+                            scale: float = 20.0,
+                            all_candidates: Optional[Sequence[tf.Tensor]] = None,
+                            offset=0) -> tf.Tensor:
     """Per-anchor cross-entropy of finding its positive among the batch, ``[batch]``.
 
     The candidates are ``concat(positives, hard_negatives)``; the correct candidate of
-    anchor ``i`` is ``positives[i]``.
+    anchor ``i`` is ``positives[i]``. With several replicas, ``all_candidates`` holds every
+    replica's positives (and hard negatives), gathered in replica order, and ``offset`` this
+    replica's first index in them: the candidates are then the whole global batch, as on one
+    device.
 
     Args:
         anchors: ``[batch, dim]`` anchor embeddings (e.g. NLI premises).
@@ -58,20 +63,22 @@ def in_batch_negatives_loss(anchors: tf.Tensor, positives: tf.Tensor,
         hard_negatives: Optional ``[batch, dim]`` embeddings of hard negatives (e.g.
             contradicting hypotheses), used as extra candidates for every anchor.
         scale: Multiplier of the cosine similarities, see :func:`in_batch_logits`.
+        all_candidates: ``[positives of all replicas, hard negatives of all replicas]``
+            (default: this replica's own).
+        offset: index of this replica's first anchor in the global batch.
 
     Returns:
         ``[batch]`` float32 losses; average them with ``tf.nn.compute_average_loss``.
 
     Example:
         >>> from ct._keras import tf
-from ct.losses.similarity import pairwise_similarities
         >>> from ct.losses.in_batch_negatives import in_batch_negatives_loss
         >>> float(in_batch_negatives_loss(tf.eye(4), tf.eye(4))[0]) < 1e-3
         True
     """
-    candidates = tf.cast(positives, tf.float32)
-    if hard_negatives is not None:
-        candidates = tf.concat([candidates, tf.cast(hard_negatives, tf.float32)], axis=0)
+    if all_candidates is None:
+        all_candidates = [positives] + ([hard_negatives] if hard_negatives is not None else [])
+    candidates = tf.concat([tf.cast(c, tf.float32) for c in all_candidates], axis=0)
     logits = in_batch_logits(anchors, candidates, scale)
-    labels = tf.range(tf.shape(logits)[0], dtype=tf.int32)
+    labels = tf.cast(offset, tf.int32) + tf.range(tf.shape(logits)[0], dtype=tf.int32)
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)

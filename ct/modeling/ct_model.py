@@ -42,7 +42,7 @@ class ContrastiveTensionModel(TrainingModel):
             embed the same sentences; see :mod:`ct.losses.contrastive_tension_ibn`).
         ibn_similarity, ibn_scale, ibn_learn_scale: ``ct_ibn``'s similarity (cosine or dot),
             its scale, and whether ``log(scale)`` is trained (as in sentence-transformers).
-        jit_compile, loss_scale_initial, loss_scale_growth_steps: see
+        jit_compile, loss_scale_initial, loss_scale_growth_steps, seed: see
             :class:`ct.modeling.training_model.TrainingModel`.
 
     Inputs to ``call``/``train_step``: a dict with ``input_ids_1``, ``attention_mask_1``
@@ -69,6 +69,7 @@ class ContrastiveTensionModel(TrainingModel):
                                          dtype=tf.float32, name="ibn_log_scale")
         else:
             self.metric_names = ("loss", "positive_loss", "negative_loss")
+        self.attach_encoders()
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooling: str = "mean", max_length: int = 75,

@@ -61,6 +61,7 @@ class SentenceEncoder(keras.layers.Layer):
         self.projection = projection
         self.template = template
         self.length_buckets = 1  # training sets it (see ct.modeling.length_buckets)
+        self.jit_compile = False  # training sets it: XLA for call / embed_with_layers
         self._pool = get_pooling(pooling)
         self._embed_functions = {}
 
@@ -123,25 +124,42 @@ class SentenceEncoder(keras.layers.Layer):
         return both[:, :self.embedding_dim], both[:, self.embedding_dim:]
 
     def _embed(self, inputs: dict, training: bool, layers: tuple,
-               length_buckets: Optional[int]) -> tf.Tensor:
+               length_buckets: Optional[int], jit_compile: Optional[bool] = None) -> tf.Tensor:
         """The embeddings, then (with ``layers``) those layers' pooled outputs in float32,
-        ``[batch, dim + len(layers) x hidden]``, in ``length_buckets`` sub-batches."""
-
-        def embed(input_ids, attention_mask):
-            outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
-                                    training=training, output_hidden_states=bool(layers))
-            pooled = self._pool(outputs[0], attention_mask)
-            embeddings = self.projection(pooled) if self.projection is not None else pooled
-            if not layers:
-                return embeddings
-            hidden = outputs.hidden_states[1:]  # [0] is the embedding layer's output
-            return tf.concat([tf.cast(embeddings, tf.float32)]
-                             + [tf.cast(self._pool(hidden[i], attention_mask), tf.float32)
-                                for i in layers], axis=-1)
-
+        ``[batch, dim + len(layers) x hidden]``, in ``length_buckets`` sub-batches, each pass
+        XLA-compiled with ``jit_compile`` (default: the encoder's, which training sets)."""
+        jit_compile = self.jit_compile if jit_compile is None else jit_compile
+        if jit_compile:
+            embed = self._compiled_embed_batch(bool(training), layers)
+        else:
+            def embed(input_ids, attention_mask):
+                return self._embed_batch(input_ids, attention_mask, training, layers)
         buckets = self.length_buckets if length_buckets is None else length_buckets
         return embed_in_length_buckets(embed, inputs["input_ids"], inputs["attention_mask"],
                                        buckets)
+
+    def _embed_batch(self, input_ids, attention_mask, training: bool, layers: tuple):
+        """One padded (sub-)batch through backbone, pooling and projection (see _embed)."""
+        outputs = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
+                                training=training, output_hidden_states=bool(layers))
+        pooled = self._pool(outputs[0], attention_mask)
+        embeddings = self.projection(pooled) if self.projection is not None else pooled
+        if not layers:
+            return embeddings
+        hidden = outputs.hidden_states[1:]  # [0] is the embedding layer's output
+        return tf.concat([tf.cast(embeddings, tf.float32)]
+                         + [tf.cast(self._pool(hidden[i], attention_mask), tf.float32)
+                            for i in layers], axis=-1)
+
+    def _compiled_embed_batch(self, training: bool, layers: tuple):
+        """:meth:`_embed_batch` as an XLA-compiled ``tf.function`` (one per setting)."""
+        key = f"xla:{training}:" + ",".join(map(str, layers))  # string keys: Keras tracks it
+        if key not in self._embed_functions:
+            def embed(input_ids, attention_mask):
+                return self._embed_batch(input_ids, attention_mask, training, layers)
+
+            self._embed_functions[key] = tf.function(embed, jit_compile=True)
+        return self._embed_functions[key]
 
     @property
     def hidden_size(self) -> int:
@@ -226,7 +244,8 @@ class SentenceEncoder(keras.layers.Layer):
             @tf.function(input_signature=[spec, spec])
             def embed(input_ids, attention_mask):
                 inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-                return tf.cast(self._embed(inputs, False, layers, 1), tf.float32)
+                return tf.cast(self._embed(inputs, False, layers, 1, jit_compile=False),
+                               tf.float32)
 
             self._embed_functions[key] = embed
         return self._embed_functions[key]

@@ -104,17 +104,23 @@ def load_backbone(name_or_path: str):
     return backbone_from_state_dict(config, state_dict, source=str(model_dir))
 
 
-def backbone_from_state_dict(config, state_dict: dict, source: str = "state dict"):
-    """Builds a TF backbone from ``config`` and fills it from a PyTorch-layout NumPy state dict."""
+def backbone_from_config(config, source: str = "config"):
+    """A built (variables created, randomly initialised) TF backbone of ``config``."""
     transformers = _quiet_transformers()
-    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
-
     try:
         model = transformers.TFAutoModel.from_config(config)
     except ValueError as exc:
         raise ModelLoadError(f"{source}: architecture {config.model_type!r} has no TensorFlow "
                              f"model in transformers ({exc})") from None
     model(model.dummy_inputs, training=False)  # create the variables
+    return model
+
+
+def backbone_from_state_dict(config, state_dict: dict, source: str = "state dict"):
+    """Builds a TF backbone from ``config`` and fills it from a PyTorch-layout NumPy state dict."""
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    model = backbone_from_config(config, source)
     _, info = load_pytorch_state_dict_in_tf2_model(
         model, state_dict, allow_missing_keys=True, output_loading_info=True)
     missing = [k for k in info["missing_keys"] if "pooler" not in k]

@@ -79,7 +79,7 @@ class SupervisedPairModel(TrainingModel):
         scale: ``in_batch_negatives``: cosine similarities are multiplied by this (20, as in
             sentence-transformers' MultipleNegativesRankingLoss).
         dropout: run the backbone in training mode (Sentence-BERT fine-tunes with dropout on).
-        jit_compile, loss_scale_initial, loss_scale_growth_steps: see
+        jit_compile, loss_scale_initial, loss_scale_growth_steps, seed: see
             :class:`ct.modeling.training_model.TrainingModel`.
 
     Inputs to ``train_step``: ``input_ids_i``/``attention_mask_i`` for text column i (two
@@ -104,6 +104,7 @@ class SupervisedPairModel(TrainingModel):
             self.classifier.build([None, 3 * encoder.embedding_dim])
         self.metric_names = ("loss", "accuracy") if objective == "softmax_nli" else ("loss",)
         self.distillation = distillation or Distillation()
+        self.attach_encoders()
 
     @property
     def encoders(self) -> tuple[SentenceEncoder]:
@@ -131,7 +132,11 @@ class SupervisedPairModel(TrainingModel):
             logits = self.classifier(nli_classifier_features(*embeddings))
             return softmax_nli_loss(logits, labels), logits
         if self.objective == "in_batch_negatives":
-            return in_batch_negatives_loss(*embeddings, scale=self.scale), None
+            # Every replica's positives and hard negatives are candidates: the loss and the
+            # update are the single-device ones whatever the replica count.
+            gathered, offset = gather_global_batch(*embeddings[1:])
+            return in_batch_negatives_loss(*embeddings, scale=self.scale,
+                                           all_candidates=gathered, offset=offset), None
         if self.objective == "align_mse":
             return mse_alignment_loss(embeddings[0], labels), None
         if self.objective == "align_cosine":

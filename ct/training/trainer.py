@@ -43,6 +43,7 @@ from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.evaluation.sts import STSEvaluator
 from ct.export.save import publish_encoder
+from ct.modeling.float32_copy import scoring_encoder
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from ct.progress import Progress
 from ct.training.checkpointing import RunCheckpointer
@@ -108,6 +109,7 @@ class CTTrainer:
         self._nonfinite_stop = False
         self._step_start = 0.0
         self._checked = False
+        self._float32_copies: dict = {}
 
     @property
     def halt(self) -> Optional[str]:
@@ -243,7 +245,7 @@ class CTTrainer:
         if self.progress is not None:
             self.progress.phase("evaluating STS-B dev")
         scores = {index: self.evaluator(encoder)["spearman"]
-                  for index, encoder in enumerate(self.model.encoders, start=1)}
+                  for index, encoder in enumerate(self.scoring_encoders(), start=1)}
         if self.progress is not None:
             self.progress.phase(None)
         improved = self.selection.record(step, scores)
@@ -259,6 +261,13 @@ class CTTrainer:
             publish_encoder(self.model.encoders[improved - 1], self.output_dir / "best",
                             model_id=str(self.run_dir / "best"))
         return record
+
+    def scoring_encoders(self) -> list:
+        """The encoders as model selection scores them: in float32, as ``best/`` and
+        ``final/`` compute (a float32 copy under a mixed-precision policy; see
+        :mod:`ct.modeling.float32_copy`), so the kept score is the exported model's score."""
+        return [scoring_encoder(encoder, self._float32_copies)
+                for encoder in self.model.encoders]
 
     # ------------------------------------------------------------------ the run
     def train(self, callbacks: Optional[Sequence[keras.callbacks.Callback]] = None) -> dict:

@@ -53,9 +53,10 @@ class Stage:
         return "batch_size" if self.name == "ct" else f"{self.name}.batch_size"
 
     def model_options(self) -> dict:
-        """Options every training model takes (XLA and float16 loss scaling)."""
+        """Options every training model takes (XLA, float16 loss scaling, the dropout
+        seed)."""
         config = self.config
-        return {"jit_compile": config.jit_compile,
+        return {"jit_compile": config.jit_compile, "seed": config.seed,
                 "loss_scale_initial": config.loss_scale_initial,
                 "loss_scale_growth_steps": config.loss_scale_growth_steps}
 
