@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Corpus indexes of the tests go to a folder of their own (subprocesses inherit it).
-os.environ.setdefault("CT_CACHE_DIR", tempfile.mkdtemp(prefix="ct-test-cache-"))
+# The tests do not depend on the caller's environment: what changes what ct or TensorFlow
+# prints or does is set here, not inherited, and the `ct` subprocesses the tests start inherit
+# it. (With TF_CPP_MIN_LOG_LEVEL=2 exported, TensorFlow's CUDA probe prints an error line of
+# its own before ct's one `ct: error:` line.)
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.pop("TF_CONFIG", None)  # a cluster spec would turn runs into multi-worker ones
+# Corpus indexes of the tests go to a folder of their own (subprocesses inherit it), never to
+# the caller's cache.
+os.environ["CT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ct-test-cache-")
 
 import pytest  # noqa: E402
 

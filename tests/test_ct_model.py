@@ -39,14 +39,29 @@ def test_encoders_share_no_variable_and_start_equal(ct_model):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def _numpy_mean_pooled(backbone, input_ids, attention_mask) -> np.ndarray:
+    """The reference embedding: the transformers backbone's last hidden states, averaged over
+    the real tokens in NumPy (float64); none of ct's pooling or length buckets."""
+    hidden = backbone(input_ids=input_ids, attention_mask=attention_mask,
+                      training=False).last_hidden_state.numpy().astype(np.float64)
+    mask = attention_mask.numpy().astype(np.float64)[..., np.newaxis]
+    return (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+
+
+@pytest.mark.parametrize("buckets", [1, 4])
 def test_train_step_loss_matches_numpy_and_updates_both_models_differently(ct_model,
-                                                                          corpus_sentences):
+                                                                          corpus_sentences,
+                                                                          buckets):
+    """The CT loss (paper, eq. 1): sigmoid of the dot product of the two models' mean-pooled
+    embeddings, binary cross-entropy against 1 (same sentence) / 0 (different ones)."""
+    ct_model.use_length_buckets(buckets)
     features, labels = _batch(ct_model, corpus_sentences[:7])
-    embeddings_1 = ct_model.encoder_1({"input_ids": features["input_ids_1"],
-                                       "attention_mask": features["attention_mask_1"]}).numpy()
-    embeddings_2 = ct_model.encoder_2({"input_ids": features["input_ids_2"],
-                                       "attention_mask": features["attention_mask_2"]}).numpy()
-    logits = (embeddings_1.astype(np.float64) * embeddings_2).sum(axis=1)
+    assert len(set(features["attention_mask_2"].numpy().sum(axis=1))) > 2  # padding matters
+    embeddings_1 = _numpy_mean_pooled(ct_model.encoder_1.backbone, features["input_ids_1"],
+                                      features["attention_mask_1"])
+    embeddings_2 = _numpy_mean_pooled(ct_model.encoder_2.backbone, features["input_ids_2"],
+                                      features["attention_mask_2"])
+    logits = (embeddings_1 * embeddings_2).sum(axis=1)
     probabilities = 1 / (1 + np.exp(-logits))
     y = labels.numpy()
     per_pair = -(y * np.log(probabilities) + (1 - y) * np.log(1 - probabilities))
@@ -87,8 +102,6 @@ def test_train_step_runs_on_other_architectures(tmp_path, architecture, corpus_s
 
 
 def test_ct_ibn_train_step_matches_numpy_loss_and_learns(tiny_bert_dir, corpus_sentences):
-    from ct.losses.contrastive_tension_ibn import contrastive_tension_ibn_loss
-
     model = ContrastiveTensionModel.from_pretrained(str(tiny_bert_dir), max_length=32,
                                                     objective="ct_ibn", ibn_scale=5.0)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
@@ -97,12 +110,24 @@ def test_ct_ibn_train_step_matches_numpy_loss_and_learns(tiny_bert_dir, corpus_s
     features = {f"{key}_{i}": tf.constant(tokens[key]) for i in (1, 2)
                 for key in ("input_ids", "attention_mask")}
     labels = tf.ones([6])
-    e1 = model.encoder_1(tokens).numpy()
-    e2 = model.encoder_2(tokens).numpy()
-    expected = contrastive_tension_ibn_loss(e1, e2, 5.0).numpy().mean()
+    # NumPy reference (sentence-transformers' ContrastiveTensionLossInBatchNegatives):
+    # S = 5 x cosine(model 1's, model 2's mean-pooled embeddings); cross-entropy of each row
+    # and each column against its diagonal, averaged
+    e1, e2 = (_numpy_mean_pooled(encoder.backbone, features["input_ids_1"],
+                                 features["attention_mask_1"]) for encoder in model.encoders)
+    unit_1 = e1 / np.linalg.norm(e1, axis=1, keepdims=True)
+    unit_2 = e2 / np.linalg.norm(e2, axis=1, keepdims=True)
+    scores = 5.0 * unit_1 @ unit_2.T
+
+    def cross_entropy(logits):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        return -(np.diag(shifted) - np.log(np.exp(shifted).sum(axis=1)))
+
+    expected = ((cross_entropy(scores) + cross_entropy(scores.T)) / 2).mean()
     first = model.train_step((features, labels))
     np.testing.assert_allclose(float(first["loss"]), expected, rtol=1e-5)
-    assert 0.0 <= float(first["accuracy"]) <= 1.0
+    assert float(first["accuracy"]) == pytest.approx(
+        np.mean(scores.argmax(axis=1) == np.arange(6)))
     assert model.log_scale.trainable and "ibn_log_scale" in {
         v.name.split("/")[-1].split(":")[0] for v in model.trainable_variables}
     for _ in range(5):

@@ -236,6 +236,59 @@ def test_length_grouping_regroups_a_window_by_length_and_keeps_every_sentence(tm
     assert labels.tolist() == ([1.0] + [0.0] * 7) * 2 and ids_1[0] == ids_2[0]
 
 
+@pytest.mark.parametrize("objective, batch_size, group", [("ct_ibn", 8, 4), ("ct", 16, 3)])
+def test_length_grouping_keeps_every_sentence_once_per_epoch(tmp_path, objective, batch_size,
+                                                             group):
+    """100 sentences, windows of 32 (ct_ibn: 4 batches of 8) or 90 (ct: 3 batches of 30)
+    sentences: epochs end inside windows (and mid-batch), yet positions e x 100 .. e x 100
+    + 99 of the grouped stream hold every sentence once, a batch inside an epoch never
+    repeats a sentence, and a run started at any batch (resume, `ct sample --start-step`)
+    gets the batches of a run from the start."""
+    from ct.data.ct_dataset import ct_id_batches
+
+    path = tmp_path / "hundred.txt"
+    rng = np.random.default_rng(2)
+    path.write_text("".join(f"{i} " + "w" * int(rng.integers(1, 90)) + "\n"
+                            for i in range(100)))
+    corpus = Corpus.from_patterns([str(path)])
+    n = len(corpus)
+
+    def sampler():
+        return CTBatchSampler(n, batch_size, 7, seed=11, objective=objective,
+                              group_batches=group, lengths=corpus.byte_lengths)
+
+    size = sentences_per_batch(batch_size, 7, objective)
+    batches = [sampler().sentence_ids(b) for b in range(5 * n // size + 1)]
+    from_start = sampler()
+    assert all(np.array_equal(from_start.sentence_ids(b), ids) for b, ids in enumerate(batches))
+    stream = np.concatenate(batches)
+    for epoch in range(5):
+        assert sorted(stream[epoch * n:(epoch + 1) * n].tolist()) == list(range(n)), epoch
+    for b, ids in enumerate(batches):
+        if (b * size) // n == ((b + 1) * size - 1) // n:  # within one epoch
+            assert len(set(ids.tolist())) == size, b
+    # grouping still groups: a window's batches are narrower in length than plain ones
+    plain = CTBatchSampler(n, batch_size, 7, seed=11, objective=objective)
+    spread = [np.ptp(corpus.byte_lengths(ids)) for ids in batches]
+    plain_spread = [np.ptp(corpus.byte_lengths(plain.sentence_ids(b)))
+                    for b in range(len(batches))]
+    assert np.mean(spread) < 0.6 * np.mean(plain_spread)
+
+    # resume inside the window that holds the first epoch's end, and right after it
+    boundary_window = (n // size) // group
+    for start in (boundary_window * group + 1, (boundary_window + 1) * group):
+        fresh = sampler()
+        resumed = [[t.numpy() for t in element]
+                   for element in ct_id_batches(fresh, start).take(3)]
+        for offset, (ids_1, ids_2, labels) in enumerate(resumed):
+            expected = from_start.ids(start + offset)
+            for got, want in zip((ids_1, ids_2, labels), expected):
+                np.testing.assert_array_equal(got, want)
+        sampled = list(sample_batches(corpus, sampler(), start, 3))
+        assert [texts_1 for texts_1, _, _ in sampled] == \
+            [corpus.read(from_start.ids(start + offset)[0]) for offset in range(3)]
+
+
 def test_length_grouping_by_token_count_leaves_the_least_padding(tmp_path, tiny_bert_dir):
     """Training and `ct sample` group by token counts (make_sampler with the tokenizer): words
     of very different byte lengths make byte lengths a poor proxy, token counts are exact."""

@@ -108,15 +108,42 @@ def test_callbacks_need_the_fit_driver(tmp_path, train_overrides):
         trainer.train(callbacks=[keras.callbacks.CSVLogger(str(tmp_path / "x.csv"))])
 
 
-@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_trains_with_float32_loss(tmp_path, train_overrides, precision):
-    trainer = _trainer(train_overrides, tmp_path / "run",
-                       [f"precision={precision}", "sts_dev=null", "steps=3"])
+@pytest.fixture(scope="module")
+def float32_fit_losses(tmp_path_factory, tiny_bert_dir, corpus_file):
+    """The losses of a float32 `fit` run: the reference for the mixed-precision runs."""
+    overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", *PRECISION_RUN]
+    run = tmp_path_factory.mktemp("float32") / "run"
+    _trainer(overrides, run).train()
+    return logged_losses(run)
+
+
+PRECISION_RUN = ["driver=fit", "sts_dev=null", "steps=3", "log_every=1", "length_buckets=1",
+                 "optimizer.learning_rate=1e-3", "optimizer.lr_boundaries=[]",
+                 "optimizer.lr_values=[]"]
+
+
+@pytest.mark.parametrize("precision, rtol", [("mixed_bfloat16", 3e-2), ("mixed_float16", 3e-3)])
+def test_mixed_precision_trains_with_float32_loss(tmp_path, tiny_bert_dir, corpus_file,
+                                                  float32_fit_losses, precision, rtol):
+    """Under `fit`, a mixed-precision run computes in bfloat16/float16 but keeps float32
+    weights and a float32 loss: its losses follow the float32 run's within the compute type's
+    rounding, and are not values of the compute type (a loss reduced in bfloat16 keeps 8
+    significant bits, in float16 11)."""
+    from ct._keras import tf
+
+    trainer = _trainer([f"model={tiny_bert_dir}", f"corpus={corpus_file}", *PRECISION_RUN],
+                       tmp_path / "run", [f"precision={precision}",
+                                          "loss_scale_initial=256"])  # no overflow skip
     trainer.train()
-    losses = logged_losses(tmp_path / "run")
-    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
-    assert trainer.model.encoder_1.backbone.compute_dtype == precision.split("_")[1]
+    losses = np.array(logged_losses(tmp_path / "run"), np.float32)
+    np.testing.assert_allclose(losses, float32_fit_losses, rtol=rtol)
+    assert not np.allclose(losses, float32_fit_losses, rtol=1e-7, atol=0)  # really mixed
+    compute = precision.split("_")[1]
+    rounded = tf.cast(tf.cast(losses, compute), tf.float32).numpy()
+    assert (rounded != losses).all(), (losses, rounded)
+    assert trainer.model.encoder_1.backbone.compute_dtype == compute
     assert trainer.model.encoder_1.backbone.variable_dtype == "float32"
+    assert all(v.dtype == tf.float32 for v in trainer.model.trainable_variables)
     assert trainer.model.uses_loss_scaling == (precision == "mixed_float16")
 
 

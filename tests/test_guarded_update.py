@@ -137,6 +137,37 @@ def test_float16_overflow_is_skipped_and_halves_the_scale(tiny_bert_dir):
     assert float(result["nonfinite"]) == 1.0 and float(result["overflow"]) == 0.0
 
 
+def test_only_an_overflow_moves_the_loss_scale(tiny_bert_dir):
+    """A NaN batch (its loss is NaN whatever the scale) leaves the scale and the streak
+    towards growth alone; an overflow of the scaled gradients halves it and restarts the
+    streak. Keras' LossScaleOptimizer would halve the scale on each NaN batch."""
+    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    with precision_policy("mixed_float16"):
+        model = _model("ct", tiny_bert_dir, RMSPROP, loss_scale_initial=2.0 ** 8,
+                       loss_scale_growth_steps=3)
+    guard = model.update_guard
+    step = tf.function(model.train_step)
+    good, bad = _ct_batch(tokenizer), _ct_batch(tokenizer, nan_label=True)
+
+    def run(batch):
+        result = step(batch)
+        return (float(result["nonfinite"]), float(result["overflow"]),
+                float(result["loss_scale"]), int(guard.finite_streak.numpy()))
+
+    assert run(good) == (0.0, 0.0, 2.0 ** 8, 1)
+    for _ in range(3):  # with on_nonfinite: skip, the stream goes on past NaN batches
+        assert run(bad) == (1.0, 0.0, 2.0 ** 8, 1)
+    assert run(good) == (0.0, 0.0, 2.0 ** 8, 2)
+    assert run(good) == (0.0, 0.0, 2.0 ** 9, 0)  # three applied steps: the scale doubles
+    assert int(model.optimizer.iterations.numpy()) == 3
+    guard.loss_scale.assign(2.0 ** 40)  # loss x 2^40 overflows the float16 gradients
+    assert run(good) == (0.0, 1.0, 2.0 ** 39, 0)
+    assert int(model.optimizer.iterations.numpy()) == 3
+    # at a scale of 1 a non-finite gradient is no overflow either: the scale stays 1
+    guard.loss_scale.assign(1.0)
+    assert run(bad) == (1.0, 0.0, 1.0, 0)
+
+
 def test_the_loss_scale_grows_after_finite_steps(tiny_bert_dir):
     tokenizer = load_tokenizer(str(tiny_bert_dir))
     with precision_policy("mixed_float16"):

@@ -25,8 +25,29 @@ def test_optimizer_names_and_clipping(name, cls):
         assert optimizer.weight_decay == pytest.approx(0.01)
 
 
-def test_one_device_strategy():
-    assert get_strategy("one_device").num_replicas_in_sync == 1
+def test_one_device_strategy_places_on_the_cpu_and_trains_as_the_default(tmp_path,
+                                                                          train_overrides):
+    import numpy as np
+
+    from ct._keras import tf
+
+    strategy = get_strategy("one_device")
+    assert isinstance(strategy, tf.distribute.OneDeviceStrategy)
+    assert strategy.extended.worker_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
+    runs = {}
+    for name in ("default", "one_device"):
+        config = load_config(PAPER, [*train_overrides, f"strategy={name}", "steps=3",
+                                     "sts_dev=null", "checkpoint_every=0"])
+        trainer = CTTrainer(config, tmp_path / name)
+        summary = trainer.train()
+        assert summary["strategy"] == name and summary["replicas"] == 1
+        runs[name] = (logged_losses(tmp_path / name),
+                      [v.numpy() for v in trainer.model.trainable_variables])
+    (losses, weights), (expected_losses, expected_weights) = runs["one_device"], runs["default"]
+    assert len(losses) == 3
+    np.testing.assert_allclose(losses, expected_losses, atol=1e-6)
+    for a, b in zip(weights, expected_weights):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_jsonl_corpus_cls_pooling_and_no_tensorboard(tmp_path, train_overrides, corpus_sentences):

@@ -121,14 +121,48 @@ def test_interrupted_pipeline_resumes_without_rerunning_finished_stages(
     assert [row["name"] for row in summary["stages"]] == ["ct", "stsb"]
 
 
-def test_in_batch_negatives_nli_stage_trains(tmp_path, train_overrides):
+def test_in_batch_negatives_nli_stage_trains(tmp_path, train_overrides, tiny_bert_dir):
+    """The first step's loss is the multiple-negatives ranking loss of the first batch,
+    computed here in NumPy from the starting model's hidden states: 20 x cosine of each
+    premise with every entailed and every contradicting hypothesis of the batch,
+    cross-entropy against its own entailed one."""
+    from ct.data.pair_dataset import build_pair_dataset
+    from ct.modeling.loading import load_tokenizer
+    from ct.training.stages.supervised import NLIStage
+
     overrides = [*train_overrides, "stages=[nli]", f"nli.train={SNLI}",
                  "nli.objective=in_batch_negatives", "nli.steps=3", "nli.batch_size=8",
-                 "nli.optimizer.learning_rate=1e-3"]
-    summary = TrainingPipeline(load_config(CT_STSB, overrides), tmp_path / "run").run()
+                 "nli.optimizer.learning_rate=1e-3", "nli.dropout=false"]
+    config = load_config(CT_STSB, overrides)
+    summary = TrainingPipeline(config, tmp_path / "run").run()
     assert summary["stage"] == "nli" and summary["steps"] == 3
-    assert summary["data"]["triplets"] > 50 and summary["final_loss"] > 0
+    assert summary["data"]["triplets"] > 50
     assert len(summary["stages"]) == 1 and (tmp_path / "run" / "final").exists()
+
+    stage = NLIStage(config)
+    stage.load_examples()
+    features, _ = next(iter(build_pair_dataset(
+        stage.columns, stage.labels, load_tokenizer(str(tiny_bert_dir)), batch_size=8,
+        max_length=config.max_length, seed=config.seed)))
+    backbone = SentenceEncoder.from_pretrained(str(tiny_bert_dir)).backbone
+
+    def unit_mean_pooled(column):
+        mask = features[f"attention_mask_{column}"]
+        hidden = backbone(input_ids=features[f"input_ids_{column}"], attention_mask=mask,
+                          training=False).last_hidden_state.numpy().astype(np.float64)
+        mask = mask.numpy().astype(np.float64)[..., np.newaxis]
+        pooled = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+    anchors = unit_mean_pooled(1)
+    candidates = np.concatenate([unit_mean_pooled(2), unit_mean_pooled(3)])
+    logits = 20.0 * anchors @ candidates.T
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    expected = np.mean(np.log(np.exp(shifted).sum(axis=1)) - np.diag(shifted[:, :8]))
+    records = [json.loads(line) for line in
+               (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    first = [r for r in records if "loss" in r and r.get("step") == 1]
+    assert len(first) == 1 and first[0]["loss"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_supervised_stage_fit_driver_matches_loop(tmp_path, train_overrides, small_stsb_train):

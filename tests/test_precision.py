@@ -52,7 +52,19 @@ def test_every_stage_trains_in_mixed_bfloat16(tmp_path, train_overrides, small_s
     for encoder in trainer.model.encoders:
         assert encoder.backbone.compute_dtype == "bfloat16"
         assert encoder.backbone.variable_dtype == "float32"
+    # The exported model is float32: computed in float32 from the trained float32 weights, it
+    # is the reference for the bfloat16 computation the run trained and scored with.
     final = SentenceEncoder.from_pretrained(str(tmp_path / "run" / "final"))
-    vectors = final.encode(["a short sentence", "another one"])
-    assert vectors.dtype == np.float32 and np.isfinite(vectors).all()
+    assert final.backbone.compute_dtype == "float32"
+    texts = ["a short sentence", "another one, a little longer than the first",
+             "the third sentence of this test is the longest of the three by far"]
+    exported = final.encode(texts)
+    kept = trainer.model.encoders[trainer.selection.best["model"] - 1]
+    in_bfloat16 = kept.encode(texts)
+    assert exported.dtype == np.float32 and np.isfinite(exported).all()
+    cosines = (exported * in_bfloat16).sum(axis=1) / (
+        np.linalg.norm(exported, axis=1) * np.linalg.norm(in_bfloat16, axis=1))
+    assert cosines.min() > 0.999, cosines
+    np.testing.assert_allclose(in_bfloat16, exported, rtol=0.05, atol=0.05)
+    assert not np.allclose(in_bfloat16, exported, rtol=1e-6, atol=1e-6)  # really bfloat16
     assert "overflow_skips" not in json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -121,12 +121,33 @@ def test_non_nli_dataset_is_refused(prepared_dir):
 
 
 def test_nli_stage_trains_from_tfds(tmp_path, train_overrides):
-    overrides = [*train_overrides, "stages=[nli]", "nli.train_tfds=[{name: snli}]",
-                 "nli.steps=2", "nli.batch_size=4", "nli.eval_every=2"]
+    """Training from a TFDS dataset is training on the pairs it holds: the same pairs
+    written to an SNLI JSONL file give the same losses and the same STS scores."""
+    import json
+
+    from helpers import logged_losses
+
+    common = [*train_overrides, "stages=[nli]", "nli.steps=2", "nli.batch_size=4",
+              "nli.eval_every=2"]
     with tfds.testing.mock_data(num_examples=16):
-        summary = TrainingPipeline(load_config(CT_STSB, overrides), tmp_path / "run").run()
-    assert summary["data"]["sources"] == ["tfds:snli[train]"]
-    assert summary["steps"] == 2 and summary["final_loss"] > 0
+        from_tfds = TrainingPipeline(load_config(CT_STSB, [*common,
+                                                           "nli.train_tfds=[{name: snli}]"]),
+                                     tmp_path / "tfds").run()
+        pairs = tfds_nli_pairs(TFDSSource(name="snli"), "nli.train_tfds")
+    assert from_tfds["data"]["sources"] == ["tfds:snli[train]"]
+    assert from_tfds["steps"] == 2 and len(pairs) >= 8
+    lines = tmp_path / "snli.jsonl"
+    lines.write_text("".join(json.dumps({"gold_label": NLI_LABELS[label], "sentence1": premise,
+                                         "sentence2": hypothesis}) + "\n"
+                             for premise, hypothesis, label in
+                             zip(pairs.premises, pairs.hypotheses, pairs.labels)))
+    from_file = TrainingPipeline(load_config(CT_STSB, [*common, f"nli.train={lines}"]),
+                                 tmp_path / "file").run()
+    assert from_file["data"]["pairs"] == from_tfds["data"]["pairs"] == len(pairs)
+    losses = logged_losses(tmp_path / "tfds")
+    assert len(losses) == 2 and np.isfinite(losses).all()
+    np.testing.assert_allclose(losses, logged_losses(tmp_path / "file"), atol=1e-6)
+    assert from_tfds["stsb_dev"] == from_file["stsb_dev"]
 
 
 def test_bad_tfds_name_on_the_command_line(tmp_path, capsys, corpus_file):

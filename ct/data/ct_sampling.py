@@ -89,6 +89,14 @@ class CTBatchSampler:
     padding), else any proxy such as the lines' byte lengths. The window's order is kept
     between calls, so a window's G batches cost one length computation.
 
+    A window never mixes two epochs: where an epoch ends inside a window (the corpus size is
+    rarely a multiple of ``G x S``), each epoch's part of the window is regrouped on its own,
+    so positions ``e x n .. (e + 1) x n - 1`` of the grouped stream still hold every sentence
+    exactly once. Otherwise a sentence drawn at the end of epoch ``e`` and again at the start
+    of epoch ``e + 1`` could be sorted into one batch (a false negative under ``ct_ibn``),
+    and epoch ``e + 1`` would lose sentences to epoch ``e``. The batch that holds an epoch's
+    end takes its two parts from both sides of the boundary, as without grouping.
+
     Args:
         num_sentences: the corpus size.
         batch_size, num_negatives, objective: the batch layout.
@@ -110,7 +118,7 @@ class CTBatchSampler:
         self.seed = seed
         self.sentences_per_batch = sentences_per_batch(batch_size, num_negatives, objective)
         self.pairs_per_batch = batch_size
-        self._window = (None, None)  # (window number, its sentences sorted by length)
+        self._window = (None, None)  # (window number, its regrouped sentences)
         self._window_lock = threading.Lock()
 
     def ids(self, batch_number: int):
@@ -127,22 +135,43 @@ class CTBatchSampler:
             positions = batch_number * size + np.arange(size, dtype=np.int64)
             return stream_items(positions, self.num_sentences, self.seed)
         window, index = divmod(batch_number, group)
-        drawn, by_length = self._window_by_length(window)
-        # this batch's chunk of the window, in a seeded order of chunks
-        chunk = int(permute(np.array([index]), group, self.seed ^ 0x5EED, window)[0])
-        members = np.sort(by_length[chunk * size:(chunk + 1) * size])  # back in drawing order
-        return drawn[members]
+        return self._regrouped_window(window)[index * size:(index + 1) * size]
 
-    def _window_by_length(self, window: int):
-        """``(drawn, order)``: the sentences of a window of G batches in drawing order, and
-        the (stable) order that sorts them by length; the last window's is kept."""
+    def _regrouped_window(self, window: int) -> np.ndarray:
+        """The ``G x S`` sentences of a window after length grouping (batch ``i`` of the
+        window is slice ``i``); the last window's is kept."""
         with self._window_lock:
             cached_window, cached = self._window
             if cached_window == window:
                 return cached
             size = self.group_batches * self.sentences_per_batch
-            positions = window * size + np.arange(size, dtype=np.int64)
-            drawn = stream_items(positions, self.num_sentences, self.seed)
-            by_length = np.argsort(np.asarray(self.lengths(drawn)), kind="stable")
-            self._window = (window, (drawn, by_length))
-            return drawn, by_length
+            start, end = window * size, (window + 1) * size
+            # epoch boundaries inside the window cut it into parts regrouped on their own
+            cuts = [start, *range((start // self.num_sentences + 1) * self.num_sentences,
+                                  end, self.num_sentences), end]
+            regrouped = np.concatenate([
+                self._regroup(first, last, window if part == 0 else ~first)
+                for part, (first, last) in enumerate(zip(cuts, cuts[1:]))])
+            self._window = (window, regrouped)
+            return regrouped
+
+    def _regroup(self, first: int, last: int, key: int) -> np.ndarray:
+        """Stream positions ``first .. last - 1`` (within one epoch) regrouped: sorted by
+        length, cut into pieces the sizes of the batches' shares of the range, and the
+        pieces dealt to those shares in a seeded order (``key`` seeds it)."""
+        size = self.sentences_per_batch
+        drawn = stream_items(np.arange(first, last, dtype=np.int64), self.num_sentences,
+                             self.seed)
+        by_length = np.argsort(np.asarray(self.lengths(drawn)), kind="stable")
+        edges = np.array([first, *range((first // size + 1) * size, last, size), last]) - first
+        shares = np.diff(edges)
+        # share i gets the rank[i]-th piece of the sorted sentences
+        rank = permute(np.arange(len(shares)), len(shares), self.seed ^ 0x5EED, key)
+        dealt = np.argsort(rank)  # the shares in the order they take their pieces
+        offsets = np.empty(len(shares), np.int64)
+        offsets[dealt] = np.cumsum(shares[dealt]) - shares[dealt]
+        out = np.empty(last - first, np.int64)
+        for share, (offset, count) in enumerate(zip(offsets, shares)):
+            members = np.sort(by_length[offset:offset + count])  # back in drawing order
+            out[edges[share]:edges[share + 1]] = drawn[members]
+        return out

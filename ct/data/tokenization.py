@@ -13,6 +13,24 @@ import numpy as np
 from ct._keras import tf
 
 
+def tokenize_batch(tokenizer, texts, max_length: int, padding="longest"):
+    """``(input_ids, attention_mask)``, int32 ``[len(texts), length]``, padded at the end of
+    each row whatever the tokenizer's ``padding_side``.
+
+    Every batch ct encodes goes through here. Length buckets
+    (:mod:`ct.modeling.length_buckets`) trim padding from the end of the rows, and BERT-family
+    models number positions from the first column, so a checkpoint whose tokenizer pads on
+    the left (``padding_side: left`` in its tokenizer config) is still encoded as its
+    pretraining saw it: real tokens from position 0.
+
+    Example:
+        >>> ids, mask = tokenize_batch(tokenizer, ["a sentence", "another"], max_length=75)
+    """
+    encoded = tokenizer(list(texts), max_length=max_length, truncation=True, padding=padding,
+                        padding_side="right", return_tensors="np")
+    return encoded["input_ids"].astype(np.int32), encoded["attention_mask"].astype(np.int32)
+
+
 def token_counts(tokenizer, texts, max_length: int) -> np.ndarray:
     """How many tokens each text becomes (special tokens included, truncated at
     ``max_length``): the length a batch is padded to, used for length grouping."""
@@ -41,9 +59,7 @@ def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
 
     def encode(texts: tf.Tensor):
         decoded = [t.decode("utf-8", errors="replace") for t in texts.numpy()]
-        out = tokenizer(decoded, max_length=max_length, truncation=True, padding=padding,
-                        return_tensors="np")
-        return (out["input_ids"].astype(np.int32), out["attention_mask"].astype(np.int32))
+        return tokenize_batch(tokenizer, decoded, max_length, padding)
 
     def tokenize_columns(*columns):
         *texts, labels = columns

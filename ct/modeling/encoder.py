@@ -21,7 +21,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ct._keras import keras, tf
-from ct.data.tokenization import token_counts
+from ct.data.tokenization import token_counts, tokenize_batch
 from ct.files import apply_ordinary_permissions
 from ct.modeling.length_buckets import embed_in_length_buckets
 from ct.modeling.loading import load_backbone, load_tokenizer, resolve_model_dir
@@ -183,11 +183,11 @@ class SentenceEncoder(keras.layers.Layer):
 
     # ------------------------------------------------------------------ Python side
     def tokenize(self, texts: Sequence[str], padding: str | bool = "longest") -> dict:
-        """Tokenizes ``texts`` to int32 NumPy ``input_ids`` and ``attention_mask``."""
-        encoded = self.tokenizer(list(texts), max_length=self.max_length, truncation=True,
-                                 padding=padding, return_tensors="np")
-        return {"input_ids": encoded["input_ids"].astype(np.int32),
-                "attention_mask": encoded["attention_mask"].astype(np.int32)}
+        """Tokenizes ``texts`` to int32 NumPy ``input_ids`` and ``attention_mask``, padded on
+        the right (see :func:`ct.data.tokenization.tokenize_batch`)."""
+        input_ids, attention_mask = tokenize_batch(self.tokenizer, texts, self.max_length,
+                                                   padding)
+        return {"input_ids": input_ids, "attention_mask": attention_mask}
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = False,
                show_progress: bool = False,

@@ -11,10 +11,20 @@ with a zero gradient, and Keras' own loss-scale optimizer still counts a skipped
 Under ``mixed_float16`` the loss is multiplied by a dynamic **loss scale** before
 differentiation and the gradients divided by it after (Micikevicius et al., 2018, as Keras
 does it): an overflowing gradient with a finite loss is an *overflow*, the step is skipped and
-the scale halves (not below 1); after ``growth_steps`` finite steps in a row it doubles. What
+the scale halves (not below 1); after ``growth_steps`` applied steps in a row it doubles. What
 loss scaling cannot explain (a non-finite loss, or a non-finite gradient when the scale is
 already 1, and any non-finite step in float32 or bfloat16) is reported as *non-finite*, and
 the trainer stops or skips per ``on_nonfinite``.
+
+Only an overflow moves the scale. Keras' ``LossScaleOptimizer`` (and PyTorch's ``GradScaler``)
+halve it on any non-finite gradient, so a batch whose *loss* is already NaN or infinite (a NaN
+label, a corrupt line: nothing a smaller scale could fix, since the loss is computed before it
+is scaled) would halve it too, and with ``on_nonfinite: skip`` a stream of such batches would
+ratchet the scale down to 1 and let float16 gradients underflow. Here a non-finite step leaves
+the scale and the count of steps towards growth as they were: it says nothing about the
+scale. A non-finite gradient under a finite loss cannot be told from an overflow in one step
+(an overflowed infinity turns into NaN further down the backward pass), so it counts as one
+while the scale is above 1, as in Keras.
 
 Sparse gradients (the word-embedding lookups) stay ``IndexedSlices``: only their values are
 checked and unscaled, so the normal path never builds a dense ``[vocab, dim]`` gradient.
@@ -123,7 +133,7 @@ class GuardedUpdate(keras.layers.Layer):
         nonfinite = tf.logical_and(~apply, ~overflow)
         self._apply_if(optimizer, pairs, apply)
         if self.dynamic_loss_scale:
-            self._update_loss_scale(apply)
+            self._update_loss_scale(apply, overflow)
         self.steps.assign_add(1)
         replicas = tf.cast(context.num_replicas_in_sync, tf.float32)
         return {"nonfinite": tf.cast(nonfinite, tf.float32) / replicas,
@@ -156,13 +166,16 @@ class GuardedUpdate(keras.layers.Layer):
 
         tf.distribute.get_replica_context().merge_call(cross_replica, args=(gradients, apply))
 
-    def _update_loss_scale(self, finite: tf.Tensor) -> None:
-        """Keras' dynamic loss scale: halve on overflow (not below 1); double after
-        ``growth_steps`` finite steps in a row."""
-        streak = tf.where(finite, self.finite_streak + 1, tf.zeros_like(self.finite_streak))
-        grow = streak >= self.growth_steps
-        scale = tf.where(finite, tf.where(grow, self.loss_scale * 2.0, self.loss_scale),
-                         tf.maximum(self.loss_scale / 2.0, 1.0))
+    def _update_loss_scale(self, applied: tf.Tensor, overflow: tf.Tensor) -> None:
+        """The dynamic loss scale: halve on an overflow (not below 1), double after
+        ``growth_steps`` applied steps in a row; a non-finite step that is not an overflow
+        changes neither the scale nor the streak."""
+        streak = tf.where(applied, self.finite_streak + 1,
+                          tf.where(overflow, tf.zeros_like(self.finite_streak),
+                                   self.finite_streak))
+        grow = tf.logical_and(applied, streak >= self.growth_steps)
+        scale = tf.where(overflow, tf.maximum(self.loss_scale / 2.0, 1.0),
+                         tf.where(grow, self.loss_scale * 2.0, self.loss_scale))
         self.loss_scale.assign(tf.where(tf.math.is_finite(scale), scale, self.loss_scale))
         self.finite_streak.assign(tf.where(grow, tf.zeros_like(streak), streak))
 

@@ -23,7 +23,9 @@ def embed_in_length_buckets(embed, input_ids: tf.Tensor, attention_mask: tf.Tens
 
     Args:
         embed: maps ``(input_ids [n, l], attention_mask [n, l])`` to ``[n, dim]``.
-        input_ids, attention_mask: ``[batch, length]``, padding at the end of each row.
+        input_ids, attention_mask: ``[batch, length]``, padding at the end of each row (as
+            :func:`ct.data.tokenization.tokenize_batch`, which every ct batch goes through,
+            pads whatever the tokenizer's ``padding_side``).
         buckets: sub-batches (1: the batch as it is).
 
     Returns:

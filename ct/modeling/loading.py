@@ -152,7 +152,11 @@ def _read_safetensors(model_dir: Path) -> dict | None:
 
 
 def load_tokenizer(name_or_path: str):
-    """Loads the tokenizer that lives beside a checkpoint.
+    """Loads the tokenizer that lives beside a checkpoint, set to pad on the right.
+
+    ct pads every batch on the right (:func:`ct.data.tokenization.tokenize_batch`); the
+    tokenizer is set to do the same so that a model ct saves pads alike in ``transformers``
+    and ``sentence-transformers`` and gives ct's vectors there too.
 
     Raises:
         ModelLoadError: the directory holds no tokenizer files.
@@ -160,10 +164,12 @@ def load_tokenizer(name_or_path: str):
     transformers = _quiet_transformers()
     model_dir = resolve_model_dir(name_or_path)
     try:
-        return transformers.AutoTokenizer.from_pretrained(model_dir)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
     except Exception as exc:
         raise ModelLoadError(f"no usable tokenizer in {model_dir} ({type(exc).__name__}: "
                              f"{' '.join(str(exc).split())[:200]})") from None
+    tokenizer.padding_side = "right"
+    return tokenizer
 
 
 def embedding_dim_of(name_or_path: str, missing_ok: bool = False) -> int:
