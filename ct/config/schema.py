@@ -123,8 +123,9 @@ class TFDSSource:
     split: str = option("train", help="TFDS split, slicing allowed (train[:10%])")
     data_dir: Optional[str] = option(None, help="where the prepared data is (TFDS' default "
                                                 "when null)")
-    text_field: Optional[str] = option(None, help="CT corpus: the text feature (default: the "
-                                                  "only one)")
+    text_field: Optional[str] = option(
+        None, help="corpus_tfds only: the text feature (default: the only text feature, else "
+                   "text); NLI and STS datasets read their sentence features by name")
     download: bool = option(False, help="let ct download and prepare the dataset (needs "
                                         "network)")
 

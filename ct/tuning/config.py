@@ -21,46 +21,12 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 from ct.config import config_from_dict, parse_override, read_config_data
+from ct.config.tune import TuneConfig
 from ct.errors import ConfigError
-
-
-@dataclasses.dataclass
-class TuneConfig:
-    """Settings of a hyperparameter search (the ``tune:`` section).
-
-    ``search`` maps training options (dotted keys, e.g. ``optimizer.learning_rate``) to
-    distributions; see :mod:`ct.tuning.space`. Hyperband trains each trial for
-    ``tuner/epochs`` x ``epoch_steps`` CT steps (``epoch_steps: 0``: the config's
-    ``eval_every``), from scratch.
-    """
-
-    tuner: Literal["random", "bayesian", "hyperband"] = "random"
-    # random/bayesian: the number of trials; hyperband: a cap (0: as many as its brackets need)
-    max_trials: int = 10
-    executions_per_trial: int = 1  # runs per trial (seeds seed, seed + 1, ...); scores averaged
-    objective: str = "stsb_dev"  # see ct.tuning.objectives.TUNE_OBJECTIVES
-    seed: int = 1  # the tuner's seed (keras-tuner treats 0 as "random": must be >= 1)
-    num_initial_points: int = 0  # bayesian: random trials first (0: 3 x the parameters)
-    max_epochs: int = 9  # hyperband: the longest trial, in epochs of epoch_steps
-    factor: int = 3  # hyperband: reduction factor between rounds
-    hyperband_iterations: int = 1
-    epoch_steps: int = 0  # hyperband: CT steps per epoch (0: eval_every)
-    search: dict = dataclasses.field(default_factory=dict)
-
-    def validate(self, where: str = "tune") -> None:
-        """Checks ranges; raises ConfigError naming ``tune.key``."""
-        minimum = {"max_trials": 0 if self.tuner == "hyperband" else 1,
-                   "executions_per_trial": 1, "seed": 1, "num_initial_points": 0,
-                   "max_epochs": 1, "factor": 2, "hyperband_iterations": 1, "epoch_steps": 0}
-        for key, low in minimum.items():
-            if getattr(self, key) < low:
-                raise ConfigError(f"{where}: tune.{key} must be >= {low}, got "
-                                  f"{getattr(self, key)}")
 
 
 def load_tune_config(path: Optional[str | os.PathLike],
