@@ -324,12 +324,15 @@ class TrainConfig:
 
     # The CT corpus
     corpus: list[str] = option(
-        help="files or globs: one sentence a line, or .jsonl / .csv with text_field",
+        help="files, folders (read recursively) or globs (** for any depth): one sentence a "
+             "line (.gz/.bz2/.xz too), or .jsonl / .csv / .parquet / .arrow or a datasets "
+             "save_to_disk folder with text_field",
         factory=lambda: ["bundled:wiki_sentences"])
-    corpus_format: Literal["auto", "text", "jsonl", "csv"] = option(
-        "auto", help="auto: from the file suffix (.jsonl/.json, .csv/.tsv, else text)")
-    text_field: Optional[str] = option(None, help="JSONL key or CSV column holding the "
-                                                  "sentence (default: text)")
+    corpus_format: Literal["auto", "text", "jsonl", "csv", "parquet", "arrow"] = option(
+        "auto", help="auto: from the file suffix (.jsonl/.json, .csv/.tsv, .parquet, .arrow, "
+                     "else text; before .gz/.bz2/.xz)")
+    text_field: Optional[str] = option(None, help="JSONL key or CSV/Parquet/Arrow column "
+                                                  "holding the sentence (default: text)")
     on_bad_line: Literal["error", "skip"] = option(
         "error", help="an undecodable or malformed corpus line: error (naming file and line) "
                       "or skip and count")
