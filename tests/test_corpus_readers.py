@@ -267,3 +267,35 @@ def test_ct_sample_on_1500_shards_in_two_folders_under_ulimit_256(tmp_path):
     assert len(drawn) == 200 * 30 and len(set(drawn)) > 1400
     tenths = np.bincount(np.array(drawn) * 10 // shards, minlength=10)
     assert stats.chisquare(tenths).pvalue > 0.01, tenths
+
+
+def test_align_and_nli_read_compressed_files_folders_and_globs(tmp_path):
+    from ct.data.align_data import read_align_examples
+    from ct.data.nli import read_nli_files
+    from ct.data.sts import read_sts_file
+
+    folder = tmp_path / "align"
+    (folder / "b").mkdir(parents=True)
+    (folder / "a.txt.gz").write_bytes(gzip.compress(b"first\nsecond\n"))
+    (folder / "b" / "c.txt.xz").write_bytes(lzma.compress(b"third\n\nfourth\n"))
+    examples = read_align_examples([str(folder)])
+    assert examples.texts == ["first", "second", "third", "fourth"]
+    assert examples.rows.tolist() == [0, 1, 2, 4]  # blank lines keep their target row
+
+    rows = [("A man sleeps.", "A person rests.", "entailment"),
+            ("A dog runs.", "A cat sleeps.", "contradiction")]
+    nli = tmp_path / "nli" / "deep"
+    nli.mkdir(parents=True)
+    (nli / "train.jsonl.gz").write_bytes(gzip.compress("".join(
+        json.dumps({"sentence1": a, "sentence2": b, "gold_label": c}) + "\n"
+        for a, b, c in rows).encode()))
+    for pattern in (tmp_path / "nli", tmp_path / "nli" / "**" / "*.jsonl.gz"):
+        pairs = read_nli_files([str(pattern)])
+        assert (pairs.premises, pairs.hypotheses, pairs.labels) == (
+            ["A man sleeps.", "A dog runs."], ["A person rests.", "A cat sleeps."], [0, 2])
+
+    plain = REPO_ROOT / "ct" / "resources" / "stsbenchmark" / "sts-dev.csv"
+    packed = tmp_path / "sts-dev.csv.bz2"
+    packed.write_bytes(bz2.compress(plain.read_bytes()))
+    assert read_sts_file(str(packed)).sentences_1 == read_sts_file(str(plain)).sentences_1
+    assert read_sts_file(str(packed)).scores == read_sts_file(str(plain)).scores

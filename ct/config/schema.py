@@ -162,7 +162,8 @@ class NLIStageConfig:
     cosine similarities; Gao et al., 2021) is the stronger alternative.
     """
 
-    train: list[str] = option(help="SNLI/MultiNLI JSONL or TSV files", factory=list)
+    train: list[str] = option(help="SNLI/MultiNLI JSONL or TSV files, folders or globs "
+                                   "(.gz/.bz2/.xz too)", factory=list)
     train_tfds: list[TFDSSource] = option(help="TFDS NLI datasets (snli, multi_nli)",
                                           factory=list)
     objective: NLIObjective = option(
@@ -222,8 +223,8 @@ class AlignStageConfig:
     ``.npy``/``.npz`` file whose row i belongs to line i of the ``train`` file(s).
     """
 
-    train: list[str] = option(help="text files: one sentence a line, or source<TAB>translation",
-                              factory=list)
+    train: list[str] = option(help="text files, folders or globs (.gz/.bz2/.xz too): one "
+                                   "sentence a line, or source<TAB>translation", factory=list)
     format: Literal["auto", "text", "parallel"] = option(
         "auto", help="parallel: source<TAB>translation lines; auto: parallel if lines hold a "
                      "tab")

@@ -22,9 +22,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
-import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -33,11 +31,11 @@ import numpy as np
 from ct.config import TFDSSource
 from ct.data.corpus_index import (DESCRIPTORS, BadLines, FileIndex, build_extracted_index,
                                   file_fingerprint, load_or_build, usable_cache_dir)
+from ct.data.file_patterns import expand_patterns
 from ct.data.readers import format_of, get_reader
 from ct.data.readers.arrow_reader import datasets_folder_files
 from ct.data.tfds_source import iter_tfds_sentences, load_tfds, tfds_identity
 from ct.errors import DataError
-from ct.resources import resolve_path
 
 DEFAULT_TEXT_FIELD = "text"
 # Sentences read to count distinct ones before giving up on a larger sample (see validate).
@@ -118,26 +116,7 @@ class Corpus:
             DataError: a pattern that matches no file, an empty folder, a file or folder entry
                 that cannot be read, or files of mixed formats with ``auto``.
         """
-        files: list[Path] = []
-        for pattern in patterns:
-            resolved = resolve_path(pattern)
-            if glob.has_magic(resolved):
-                matches = [Path(m) for m in sorted(glob.glob(resolved, recursive=True))
-                           if not Path(m).is_dir()]
-                if not matches:
-                    raise DataError(f"corpus glob {pattern} matches no file")
-                for match in matches:
-                    _check_readable(match, f"corpus glob {pattern}")
-            else:
-                path = Path(resolved)
-                if path.is_dir():
-                    matches = datasets_folder_files(path) or _folder_files(path, pattern)
-                elif not path.exists():
-                    raise DataError(f"corpus file not found: {pattern}")
-                else:
-                    _check_readable(path, "corpus")
-                    matches = [path]
-            files.extend(matches)
+        files = expand_patterns(patterns, "corpus", folder_files=datasets_folder_files)
         if format == "auto":
             formats = {format_of(f) for f in files}
             if len(formats) > 1:
@@ -298,38 +277,6 @@ class Corpus:
             if len(seen) >= needed:
                 break
         return len(seen)
-
-
-def _check_readable(path: Path, where: str) -> None:
-    """Refuses a corpus entry that cannot be read (a broken link, no read permission)."""
-    if not path.exists():
-        raise DataError(f"{where}: {path} cannot be read (a broken link?)")
-    if not path.is_file():
-        raise DataError(f"{where}: {path} is not a regular file")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"{where}: cannot read {path}: permission denied")
-
-
-def _folder_files(folder: Path, pattern: str) -> list[Path]:
-    """Every file under ``folder`` (hidden ones left out), sorted by path.
-
-    Raises:
-        DataError: a subfolder that cannot be listed, an unreadable file, no file at all.
-    """
-    def unreadable(exc: OSError):
-        raise DataError(f"corpus folder {pattern}: cannot read {exc.filename}: "
-                        f"{exc.strerror or exc}")
-
-    files = []
-    for root, folders, names in os.walk(folder, onerror=unreadable):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        files += [Path(root) / name for name in names if not name.startswith(".")]
-    files.sort(key=str)
-    if not files:
-        raise DataError(f"corpus folder {pattern} holds no file")
-    for path in files:
-        _check_readable(path, f"corpus folder {pattern}")
-    return files
 
 
 def read_fingerprint(path: Path) -> Optional[dict]:
