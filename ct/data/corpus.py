@@ -30,7 +30,8 @@ import numpy as np
 
 from ct.config import TFDSSource
 from ct.data.corpus_index import (DESCRIPTORS, BadLines, FileIndex, build_extracted_index,
-                                  file_fingerprint, load_or_build, usable_cache_dir)
+                                  file_fingerprint, index_key, load_corpus_manifest,
+                                  load_or_build, usable_cache_dir, write_corpus_manifest)
 from ct.data.file_patterns import expand_patterns
 from ct.data.readers import format_of, get_reader
 from ct.data.readers.arrow_reader import datasets_folder_files
@@ -38,8 +39,12 @@ from ct.data.tfds_source import iter_tfds_sentences, load_tfds, tfds_identity
 from ct.errors import DataError
 
 DEFAULT_TEXT_FIELD = "text"
-# Sentences read to count distinct ones before giving up on a larger sample (see validate).
+# Sentences read to count distinct ones before giving up on a larger sample (see validate):
+# 64 runs of 64 consecutive ones, so a corpus of many small files opens few of them.
 _DISTINCT_SAMPLE = 4096
+_DISTINCT_RUN = 64
+# From this many files on, a corpus lists its indexes in one manifest (see _file_indexes).
+_MANIFEST_FILES = 100
 
 
 @dataclasses.dataclass
@@ -135,16 +140,35 @@ class Corpus:
             if self.tfds_source is not None:
                 self._indexes = [self._tfds_index(cache)]
             else:
-                self._indexes = [self._file_index(path, cache) for path in self.files]
+                self._indexes = self._file_indexes(cache)
             counts = [index.num_sentences for index in self._indexes]
             self._offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return self._indexes
 
-    def _file_index(self, path: Path, cache: Path) -> FileIndex:
-        reader = get_reader(self.format)
+    def _file_indexes(self, cache: Path) -> list[FileIndex]:
+        """The files' indexes: through the corpus' manifest when one lists them all (many
+        files), else each from its folder (and the manifest written, for next time)."""
+        sources = [self._source(path) for path in self.files]
+        if len(sources) < _MANIFEST_FILES:
+            return [self._file_index(path, source, cache)
+                    for path, source in zip(self.files, sources)]
+        manifest = cache / f"corpus-{index_key({'files': sources})}.json"
+        indexes = load_corpus_manifest(manifest, cache)
+        if indexes is None:
+            indexes = [self._file_index(path, source, cache)
+                       for path, source in zip(self.files, sources)]
+            write_corpus_manifest(manifest, indexes)
+        return indexes
+
+    def _source(self, path: Path) -> dict:
+        """What identifies a file's index: its fingerprint, format (and text field)."""
         source = {**file_fingerprint(path), "format": self.format}
-        if reader.uses_text_field:
+        if get_reader(self.format).uses_text_field:
             source["text_field"] = self.text_field
+        return source
+
+    def _file_index(self, path: Path, source: dict, cache: Path) -> FileIndex:
+        reader = get_reader(self.format)
         return load_or_build(
             source, cache,
             lambda folder: reader.build_index(path, folder, self.text_field, BadLines()),
@@ -263,12 +287,14 @@ class Corpus:
 
     def _count_distinct(self, needed: int) -> int:
         """Distinct sentences, counted until ``needed`` are found: first among up to
-        4096 sentences spread evenly over the corpus, then (only for a corpus that repeats
-        itself that much) over all of it, in blocks."""
+        4096 sentences spread evenly over the corpus (in 64 runs of consecutive ones), then
+        (only for a corpus that repeats itself that much) over all of it, in blocks."""
         count = len(self)
         seen: set = set()
-        sample = np.unique(np.linspace(0, count - 1, min(count, _DISTINCT_SAMPLE))
-                           .astype(np.int64))
+        runs = np.linspace(0, max(count - _DISTINCT_RUN, 0),
+                           _DISTINCT_SAMPLE // _DISTINCT_RUN).astype(np.int64)
+        sample = np.unique((runs[:, None] + np.arange(_DISTINCT_RUN)).ravel()
+                           .clip(0, count - 1))
         seen.update(self.read(sample))
         if len(seen) >= needed or len(sample) == count:
             return len(seen)

@@ -89,8 +89,8 @@ def usable_cache_dir(requested: Optional[str | os.PathLike] = None) -> Path:
 
 def file_fingerprint(path: Path) -> dict:
     """``{"path", "size", "mtime_ns"}`` of a file: what identifies its content for the index."""
-    stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    stat = os.stat(path)
+    return {"path": os.path.abspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 @dataclasses.dataclass
@@ -185,7 +185,7 @@ class _NpyColumn:
     is read on first use, through :data:`DESCRIPTORS`: a corpus of many files opens only the
     columns it reads from."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: str):
         self.path = path
         self._layout: Optional[tuple[int, np.dtype]] = None  # (data offset, dtype)
 
@@ -204,8 +204,9 @@ class _NpyColumn:
                 shape, _, dtype = read_header(handle)
                 offset, dtype, count = handle.tell(), np.dtype(dtype), int(shape[0])
             if os.fstat(descriptor).st_size < offset + count * dtype.itemsize:
-                raise DataError(f"corpus index {self.path.parent} is damaged ({self.path.name} "
-                                "is short); delete that folder and it is rebuilt")
+                folder, name = os.path.split(self.path)
+                raise DataError(f"corpus index {folder} is damaged ({name} is short); delete "
+                                "that folder and it is rebuilt")
             self._layout = (offset, dtype)
         return self._layout
 
@@ -229,13 +230,14 @@ class FileIndex:
     :data:`DESCRIPTORS`, so an index holds none between reads (and pickles as it is).
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, meta: Optional[dict] = None):
         self.folder = folder
-        self.meta = json.loads((folder / "meta.json").read_text())
-        self.starts = _NpyColumn(folder / "starts.npy")
-        self.lengths = _NpyColumn(folder / "lengths.npy")
-        self.data_path = Path(self.meta["data_path"]) if self.meta["data_path"] else \
-            folder / "texts.bin"
+        self.meta = meta if meta is not None else json.loads((folder / "meta.json").read_text())
+        # strings, not Paths: a corpus of 10,000 files makes 30,000 of them at start
+        where = str(folder)
+        self.starts = _NpyColumn(os.path.join(where, "starts.npy"))
+        self.lengths = _NpyColumn(os.path.join(where, "lengths.npy"))
+        self.data_path = self.meta["data_path"] or os.path.join(where, "texts.bin")
         self.built_now = False  # True if this process built it (not read from the cache)
 
     @property
@@ -314,6 +316,31 @@ def _cached_index(folder: Path) -> Optional[FileIndex]:
     except (OSError, ValueError, KeyError):
         logger.warning("corpus index %s is unreadable; rebuilding it", folder)
         return None
+
+
+def load_corpus_manifest(path: Path, cache: Path) -> Optional[list[FileIndex]]:
+    """The indexes a corpus manifest lists (see :func:`write_corpus_manifest`), or None if
+    there is none or one of its index folders is gone."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    indexes = [FileIndex(cache / entry["folder"], entry["meta"]) for entry in entries]
+    if not all(os.path.isdir(index.folder) for index in indexes):
+        return None
+    return indexes
+
+
+def write_corpus_manifest(path: Path, indexes: list[FileIndex]) -> None:
+    """Saves the ``meta.json`` of a corpus' indexes in one file: a corpus of 10,000 files
+    starts by reading one file instead of 10,000 (its files' fingerprints name it)."""
+    entries = [{"folder": index.folder.name, "meta": index.meta} for index in indexes]
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        staging.write_text(json.dumps(entries))
+        os.replace(staging, path)
+    except OSError:  # only a shortcut: the indexes are there
+        staging.unlink(missing_ok=True)
 
 
 def _umask() -> int:

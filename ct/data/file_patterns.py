@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -66,9 +67,11 @@ def expand_patterns(patterns: Sequence[str], what: str,
 
 def check_readable(path: Path, where: str) -> None:
     """Refuses an entry that cannot be read (a broken link, no read permission)."""
-    if not path.exists():
-        raise DataError(f"{where}: {path} cannot be read (a broken link?)")
-    if not path.is_file():
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        raise DataError(f"{where}: {path} cannot be read (a broken link?)") from None
+    if not stat.S_ISREG(mode):
         raise DataError(f"{where}: {path} is not a regular file")
     if not os.access(path, os.R_OK):
         raise DataError(f"{where}: cannot read {path}: permission denied")

@@ -25,10 +25,11 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ct.data.corpus_index import BadLines
-from ct.data.readers.compression import compression_of, without_compression
+from ct.data.readers.compression import CODECS, without_compression
 from ct.errors import DataError
 
 
@@ -88,12 +89,16 @@ def format_of(path: Path) -> str:
     Raises:
         DataError: a compressed file of a format that is not read compressed.
     """
-    inner = without_compression(Path(path)).suffix.lower()
+    name = os.path.basename(str(path)).lower()
+    stem, suffix = os.path.splitext(name)
+    compressed = suffix in CODECS
+    if compressed:
+        suffix = os.path.splitext(stem)[1]
     for reader in READERS.values():
-        if inner in reader.suffixes:
-            if compression_of(path) and not reader.compressible:
+        if suffix in reader.suffixes:
+            if compressed and not reader.compressible:
                 raise DataError(f"{path}: {reader.name} files are compressed inside; give the "
-                                f"uncompressed {without_compression(path).name}")
+                                f"uncompressed {without_compression(Path(path)).name}")
             return reader.name
     return "text"
 
