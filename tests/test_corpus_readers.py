@@ -168,6 +168,16 @@ def test_thousands_of_files_keep_a_few_descriptors_open(tmp_path):
     assert pickle.loads(pickle.dumps(corpus)).read(np.array([7]))[0] == "s1 l2"
     corpus.close()
     assert len(DESCRIPTORS) == 0 and len(os.listdir("/proc/self/fd")) <= before
+    # a later start reads the corpus' manifest, not 300 meta.json files; a changed shard
+    # changes the manifest's key
+    manifests = list((tmp_path / "cache").glob("corpus-*.json"))
+    assert len(manifests) == 1
+    again = Corpus.from_patterns([str(folder)], index_dir=str(tmp_path / "cache"))
+    assert again.read(ids[:20]) == texts[:20] and not any(i.built_now for i in again.indexes)
+    (folder / "wiki_0007").write_text("changed\n")
+    os.utime(folder / "wiki_0007", ns=(10**18, 10**18))
+    changed = Corpus.from_patterns([str(folder)], index_dir=str(tmp_path / "cache"))
+    assert len(changed) == 1496 and "changed" in changed.read(np.arange(30, 40))
 
 
 def _ct_error(tmp_path, corpus, *extra):
