@@ -31,6 +31,7 @@ setup(
         "tqdm",
         "matplotlib",
         "tensorflow-datasets",
+        "pyarrow",
         "keras-tuner",
     ],
     entry_points={"console_scripts": ["ct=ct.cli:main"]},

@@ -408,6 +408,7 @@ def _sample(args: argparse.Namespace) -> int:
                                          "text_1": text_1, "text_2": text_2},
                                         ensure_ascii=False) + "\n")
                 pairs += 1
+    stage.close()
     os.replace(partial, out)
     last = args.start_step + args.steps - 1
     print(f"wrote {pairs} pairs of steps {args.start_step}..{last} ({len(stage.corpus)} "

@@ -92,7 +92,7 @@ def test_an_unwritable_cache_falls_back_to_a_temporary_one(tmp_path, caplog):
 
 
 def test_killed_index_builds_leave_nothing_half_written(tmp_path, monkeypatch):
-    from ct.data import corpus as corpus_module
+    from ct.data.readers import text_reader
 
     path = tmp_path / "corpus.txt"
     path.write_text("a\nb\n")
@@ -101,7 +101,7 @@ def test_killed_index_builds_leave_nothing_half_written(tmp_path, monkeypatch):
     def dies(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(corpus_module, "build_text_index", dies)
+    monkeypatch.setattr(text_reader, "build_text_index", dies)
     with pytest.raises(KeyboardInterrupt):
         len(Corpus.from_patterns([str(path)], index_dir=str(cache)))
     assert list(cache.iterdir()) == []

@@ -163,7 +163,8 @@ class NLIStageConfig:
     cosine similarities; Gao et al., 2021) is the stronger alternative.
     """
 
-    train: list[str] = option(help="SNLI/MultiNLI JSONL or TSV files", factory=list)
+    train: list[str] = option(help="SNLI/MultiNLI JSONL or TSV files, folders or globs "
+                                   "(.gz/.bz2/.xz too)", factory=list)
     train_tfds: list[TFDSSource] = option(help="TFDS NLI datasets (snli, multi_nli)",
                                           factory=list)
     objective: NLIObjective = option(
@@ -223,8 +224,8 @@ class AlignStageConfig:
     ``.npy``/``.npz`` file whose row i belongs to line i of the ``train`` file(s).
     """
 
-    train: list[str] = option(help="text files: one sentence a line, or source<TAB>translation",
-                              factory=list)
+    train: list[str] = option(help="text files, folders or globs (.gz/.bz2/.xz too): one "
+                                   "sentence a line, or source<TAB>translation", factory=list)
     format: Literal["auto", "text", "parallel"] = option(
         "auto", help="parallel: source<TAB>translation lines; auto: parallel if lines hold a "
                      "tab")
@@ -325,12 +326,15 @@ class TrainConfig:
 
     # The CT corpus
     corpus: list[str] = option(
-        help="files or globs: one sentence a line, or .jsonl / .csv with text_field",
+        help="files, folders (read recursively) or globs (** for any depth): one sentence a "
+             "line (.gz/.bz2/.xz too), or .jsonl / .csv / .parquet / .arrow or a datasets "
+             "save_to_disk folder with text_field",
         factory=lambda: ["bundled:wiki_sentences"])
-    corpus_format: Literal["auto", "text", "jsonl", "csv"] = option(
-        "auto", help="auto: from the file suffix (.jsonl/.json, .csv/.tsv, else text)")
-    text_field: Optional[str] = option(None, help="JSONL key or CSV column holding the "
-                                                  "sentence (default: text)")
+    corpus_format: Literal["auto", "text", "jsonl", "csv", "parquet", "arrow"] = option(
+        "auto", help="auto: from the file suffix (.jsonl/.json, .csv/.tsv, .parquet, .arrow, "
+                     "else text; before .gz/.bz2/.xz)")
+    text_field: Optional[str] = option(None, help="JSONL key or CSV/Parquet/Arrow column "
+                                                  "holding the sentence (default: text)")
     on_bad_line: Literal["error", "skip"] = option(
         "error", help="an undecodable or malformed corpus line: error (naming file and line) "
                       "or skip and count")

@@ -32,6 +32,7 @@ import numpy as np
 from ct._keras import tf
 from ct.data.batching import (batch_numbers, epoch_example_ids, make_stream_fn,
                               split_for_replicas, tokenize_and_finish)
+from ct.data.file_patterns import expand_patterns
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.progress import Progress
@@ -72,7 +73,8 @@ def read_align_examples(paths: Sequence[str], format: str = "auto") -> AlignExam
     """Reads the training files of the align stage.
 
     Args:
-        paths: text files (``bundled:`` names allowed).
+        paths: text files (``bundled:`` names, folders, globs and ``.gz``/``.bz2``/``.xz``
+            files allowed; see :func:`ct.data.file_patterns.expand_patterns`).
         format: ``"text"`` (one sentence per line), ``"parallel"`` (``source<TAB>translation``)
             or ``"auto"`` (parallel if the first non-blank line holds a tab).
 
@@ -85,7 +87,8 @@ def read_align_examples(paths: Sequence[str], format: str = "auto") -> AlignExam
     sentences: list[str] = []
     parallel = None if format == "auto" else format == "parallel"
     blank = 0
-    for path in paths:
+    files = expand_patterns(paths, "align.train")
+    for path in files:
         for number, line in iter_decoded_lines(path, "align.train file"):
             row = len(sentences)
             if not line.strip():
@@ -111,7 +114,7 @@ def read_align_examples(paths: Sequence[str], format: str = "auto") -> AlignExam
     if not texts:
         raise DataError(f"align.train ({', '.join(map(str, paths))}) holds no sentence")
     return AlignExamples(texts, np.asarray(rows, np.int64), sentences, bool(parallel),
-                         [str(p) for p in paths], blank)
+                         [str(p) for p in files], blank)
 
 
 def load_target_vectors(path: str, num_lines: int, key: Optional[str] = None) -> np.ndarray:

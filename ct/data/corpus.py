@@ -1,4 +1,5 @@
-"""Unlabelled text corpora for CT: text files, a JSONL field, a CSV column, or a TFDS dataset.
+"""Unlabelled text corpora for CT: text files (plain or compressed), a JSONL field, a CSV,
+Parquet or Arrow column (``datasets`` folders included), or a TFDS dataset.
 
 CT needs only sentences (the paper trains on Wikipedia sentences). A corpus is never held in
 memory: each file is indexed once (see :mod:`ct.data.corpus_index`) and sentences are read by
@@ -6,8 +7,11 @@ number, so the whole corpus can be sampled uniformly at any size and a run start
 the same time whatever its length. Empty and whitespace-only lines are not sentences; with
 ``on_bad_line: skip`` undecodable or malformed lines are left out and counted.
 
-Sentence numbers run over the files in order (sorted glob matches), so sentence ``i`` of a
-corpus is always the same sentence while its files do not change.
+Sentence numbers run over the files in order (sorted glob matches, a folder's files sorted by
+path), so sentence ``i`` of a corpus is always the same sentence while its files do not change,
+and a copy of a corpus in another format (same sentences, same order) trains on the same
+batches. Each format is read by its reader (:mod:`ct.data.readers`); a corpus of any number of
+files keeps at most a few dozen descriptors open (:class:`ct.data.corpus_index.DescriptorPool`).
 
 Example:
     >>> corpus = Corpus.from_patterns(["data/*.txt"])
@@ -18,26 +22,29 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
-import os
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
 from ct.config import TFDSSource
-from ct.data.corpus_index import (BadLines, FileIndex, LineReader, build_extracted_index,
-                                  build_text_index, csv_sentences, file_fingerprint,
-                                  jsonl_sentences, load_or_build, usable_cache_dir)
+from ct.data.corpus_index import (DESCRIPTORS, BadLines, FileIndex, build_extracted_index,
+                                  file_fingerprint, index_key, load_corpus_manifest,
+                                  load_or_build, usable_cache_dir, write_corpus_manifest)
+from ct.data.file_patterns import expand_patterns
+from ct.data.readers import format_of, get_reader
+from ct.data.readers.arrow_reader import datasets_folder_files
 from ct.data.tfds_source import iter_tfds_sentences, load_tfds, tfds_identity
 from ct.errors import DataError
-from ct.resources import resolve_path
 
 DEFAULT_TEXT_FIELD = "text"
-_FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv"}
-# Sentences read to count distinct ones before giving up on a larger sample (see validate).
+# Sentences read to count distinct ones before giving up on a larger sample (see validate):
+# 64 runs of 64 consecutive ones, so a corpus of many small files opens few of them.
 _DISTINCT_SAMPLE = 4096
+_DISTINCT_RUN = 64
+# From this many files on, a corpus lists its indexes in one manifest (see _file_indexes).
+_MANIFEST_FILES = 100
 
 
 @dataclasses.dataclass
@@ -57,8 +64,9 @@ class Corpus:
 
     Args:
         files: the files, in reading order.
-        format: ``"text"`` (one sentence per line), ``"jsonl"`` or ``"csv"``.
-        text_field: JSONL key or CSV column that holds the sentence.
+        format: a reader's name (:mod:`ct.data.readers`): ``"text"`` (one sentence per
+            line), ``"jsonl"``, ``"csv"``, ``"parquet"`` or ``"arrow"``.
+        text_field: JSONL key, or CSV, Parquet or Arrow column that holds the sentence.
         on_bad_line: ``"error"`` refuses a corpus with an undecodable or malformed line;
             ``"skip"`` leaves such lines out (validation counts them).
         tfds_source: read from this TFDS dataset instead of files.
@@ -102,31 +110,20 @@ class Corpus:
     def from_patterns(cls, patterns: Sequence[str], format: str = "auto",
                       text_field: Optional[str] = None, on_bad_line: str = "error",
                       index_dir: Optional[str] = None) -> "Corpus":
-        """Expands paths and globs (sorted, so the order is reproducible).
+        """Expands files, folders and globs into the corpus' files, in a reproducible order.
+
+        A folder stands for every file under it (recursively; hidden files and folders, whose
+        names start with a dot, left out), sorted by path like a glob's matches; a
+        ``datasets`` ``save_to_disk`` folder for its Arrow files in their order. Globs may use
+        ``**`` (any depth) and select files.
 
         Raises:
-            DataError: a pattern that matches no file, or files of mixed formats with ``auto``.
+            DataError: a pattern that matches no file, an empty folder, a file or folder entry
+                that cannot be read, or files of mixed formats with ``auto``.
         """
-        files: list[Path] = []
-        for pattern in patterns:
-            resolved = resolve_path(pattern)
-            if glob.has_magic(resolved):
-                matches = [Path(m) for m in sorted(glob.glob(resolved)) if Path(m).is_file()]
-                if not matches:
-                    raise DataError(f"corpus glob {pattern} matches no file")
-            else:
-                path = Path(resolved)
-                if path.is_dir():
-                    raise DataError(f"corpus path {pattern} is a directory; give files or a "
-                                    f"glob such as {pattern.rstrip('/')}/*.txt")
-                if not path.exists():
-                    raise DataError(f"corpus file not found: {pattern}")
-                if not os.access(path, os.R_OK):
-                    raise DataError(f"cannot read corpus file {pattern}: permission denied")
-                matches = [path]
-            files.extend(matches)
+        files = expand_patterns(patterns, "corpus", folder_files=datasets_folder_files)
         if format == "auto":
-            formats = {_FORMAT_BY_SUFFIX.get(f.suffix.lower(), "text") for f in files}
+            formats = {format_of(f) for f in files}
             if len(formats) > 1:
                 raise DataError("corpus files have mixed formats "
                                 f"({', '.join(sorted(formats))}); set corpus_format")
@@ -143,26 +140,39 @@ class Corpus:
             if self.tfds_source is not None:
                 self._indexes = [self._tfds_index(cache)]
             else:
-                self._indexes = [self._file_index(path, cache) for path in self.files]
+                self._indexes = self._file_indexes(cache)
             counts = [index.num_sentences for index in self._indexes]
             self._offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return self._indexes
 
-    def _file_index(self, path: Path, cache: Path) -> FileIndex:
+    def _file_indexes(self, cache: Path) -> list[FileIndex]:
+        """The files' indexes: through the corpus' manifest when one lists them all (many
+        files), else each from its folder (and the manifest written, for next time)."""
+        sources = [self._source(path) for path in self.files]
+        if len(sources) < _MANIFEST_FILES:
+            return [self._file_index(path, source, cache)
+                    for path, source in zip(self.files, sources)]
+        manifest = cache / f"corpus-{index_key({'files': sources})}.json"
+        indexes = load_corpus_manifest(manifest, cache)
+        if indexes is None:
+            indexes = [self._file_index(path, source, cache)
+                       for path, source in zip(self.files, sources)]
+            write_corpus_manifest(manifest, indexes)
+        return indexes
+
+    def _source(self, path: Path) -> dict:
+        """What identifies a file's index: its fingerprint, format (and text field)."""
         source = {**file_fingerprint(path), "format": self.format}
-        if self.format != "text":
+        if get_reader(self.format).uses_text_field:
             source["text_field"] = self.text_field
+        return source
 
-        def build(folder: Path) -> dict:
-            bad = BadLines()
-            if self.format == "text":
-                return build_text_index(path, folder, bad)
-            reader = LineReader(path, bad)
-            extract = jsonl_sentences if self.format == "jsonl" else csv_sentences
-            return build_extracted_index(extract(path, self.text_field, bad, reader), folder,
-                                         bad, lambda: reader.lines)
-
-        return load_or_build(source, cache, build, str(path))
+    def _file_index(self, path: Path, source: dict, cache: Path) -> FileIndex:
+        reader = get_reader(self.format)
+        return load_or_build(
+            source, cache,
+            lambda folder: reader.build_index(path, folder, self.text_field, BadLines()),
+            str(path))
 
     def _tfds_index(self, cache: Path) -> FileIndex:
         source = tfds_identity(self.tfds_source)
@@ -178,6 +188,11 @@ class Corpus:
                                                                   BadLines(),
                                                                   lambda: counter["n"]),
                              self.description)
+
+    def close(self) -> None:
+        """Closes the descriptors that reading opened (when a run ends); reading again
+        reopens what it needs."""
+        DESCRIPTORS.close_all()
 
     def __len__(self) -> int:
         self.indexes
@@ -272,12 +287,14 @@ class Corpus:
 
     def _count_distinct(self, needed: int) -> int:
         """Distinct sentences, counted until ``needed`` are found: first among up to
-        4096 sentences spread evenly over the corpus, then (only for a corpus that repeats
-        itself that much) over all of it, in blocks."""
+        4096 sentences spread evenly over the corpus (in 64 runs of consecutive ones), then
+        (only for a corpus that repeats itself that much) over all of it, in blocks."""
         count = len(self)
         seen: set = set()
-        sample = np.unique(np.linspace(0, count - 1, min(count, _DISTINCT_SAMPLE))
-                           .astype(np.int64))
+        runs = np.linspace(0, max(count - _DISTINCT_RUN, 0),
+                           _DISTINCT_SAMPLE // _DISTINCT_RUN).astype(np.int64)
+        sample = np.unique((runs[:, None] + np.arange(_DISTINCT_RUN)).ravel()
+                           .clip(0, count - 1))
         seen.update(self.read(sample))
         if len(seen) >= needed or len(sample) == count:
             return len(seen)

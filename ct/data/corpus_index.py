@@ -4,14 +4,20 @@ CT samples sentences uniformly from the whole corpus (the authors' code draws fr
 a corpus of tens of millions of lines cannot be held in memory, and reading it in file order
 through a shuffle buffer biases the sample towards the start of the file. So each file is
 indexed once: the byte offset and length of every usable sentence (blank lines and, with
-``on_bad_line: skip``, bad lines left out), in two memory-mapped NumPy arrays. Any sentence is
-then one slice of a memory-mapped file away, and starting or resuming a run costs the same for
-a thousand lines as for a billion.
+``on_bad_line: skip``, bad lines left out), in two NumPy arrays read with ``pread``. Any
+sentence is then three small reads away, and starting or resuming a run costs the same for a
+thousand lines as for a billion.
 
 - **Plain text** is indexed with NumPy over the raw bytes, 16 MB at a time (newlines, blank
-  lines, UTF-8 validity); the offsets point into the file itself.
-- **JSONL, CSV and TFDS** sentences are extracted once (the field, the column, the text
-  feature) into ``texts.bin`` beside the index, which the offsets point into.
+  lines, UTF-8 validity); the offsets point into the file itself. **Compressed text** is
+  indexed the same way as it is decompressed, once, into ``texts.bin`` beside the index.
+- **JSONL, CSV, Parquet, Arrow and TFDS** sentences are extracted once (the field, the column,
+  the text feature) into ``texts.bin`` beside the index, which the offsets point into.
+- How each format is read is its reader's business (:mod:`ct.data.readers`); this module
+  holds what they share.
+
+Files are opened through :data:`DESCRIPTORS`, a small pool of recently used descriptors, so a
+corpus of any number of files stays far below the open-file limit.
 
 The index lives in a cache folder under a key made of the file's absolute path, size and
 modification time (and format and field): a changed file gets a new index. An unwritable cache
@@ -20,29 +26,31 @@ and renamed into place, so a killed build leaves nothing half-written, and proce
 build the same index at once (workers on one machine) agree.
 
 Example:
-    >>> index = load_or_build_index(Path("wiki.txt"), "text", "text", cache_dir())
+    >>> index = load_or_build(source, usable_cache_dir(), build, "wiki.txt")
     >>> index.num_sentences, index.read(np.array([0, 41]))
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 import numpy as np
 
 from ct.errors import DataError
-from ct.files import write_json_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +89,8 @@ def usable_cache_dir(requested: Optional[str | os.PathLike] = None) -> Path:
 
 def file_fingerprint(path: Path) -> dict:
     """``{"path", "size", "mtime_ns"}`` of a file: what identifies its content for the index."""
-    stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    stat = os.stat(path)
+    return {"path": os.path.abspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 @dataclasses.dataclass
@@ -98,42 +106,116 @@ class BadLines:
             self.examples.append(message)
 
 
-_OPEN_LOCK = threading.Lock()
+MAX_OPEN_FILES = 32  # descriptors the pool keeps open, whatever the number of corpus files
 
 
-def _open_once(owner, path: Path) -> int:
-    """``owner._fd``, opened read-only on first use; once only, though tf.data's threads
-    (the sampler's and the reader's) may ask at the same time."""
-    with _OPEN_LOCK:
-        if owner._fd is None:
-            owner._fd = os.open(path, os.O_RDONLY)
-        return owner._fd
+class DescriptorPool:
+    """Read-only descriptors of the most recently used files, at most ``capacity`` kept open.
+
+    A corpus of thousands of shards reads each sentence from three files (its two index
+    columns and its text); keeping them all open exhausts the open-file limit (1024, or 256,
+    by default). The pool opens a file on use and closes the least recently used one beyond
+    ``capacity``; a descriptor another thread is reading from is closed when that read ends.
+    Shared by tf.data's threads (the sampler's and the reader's), hence the lock.
+
+    Example:
+        >>> with DESCRIPTORS.descriptor(Path("wiki.txt")) as fd:
+        ...     first = os.pread(fd, 100, 0)
+    """
+
+    def __init__(self, capacity: int = MAX_OPEN_FILES):
+        self.capacity = capacity
+        self._entries: OrderedDict[str, list] = OrderedDict()  # path -> [fd, readers]
+        self._lock = threading.Lock()
+        self.peak = 0  # the most descriptors held at once (benchmarks, tests)
+
+    @contextlib.contextmanager
+    def descriptor(self, path: Path) -> Iterator[int]:
+        """A read-only descriptor of ``path`` for the duration of the ``with`` block.
+
+        Raises:
+            DataError: the file cannot be opened (removed or made unreadable during the run).
+        """
+        key = str(path)
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is None:
+                self._trim(self.capacity - 1)
+                try:
+                    entry = [os.open(key, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)), 0]
+                except OSError as exc:
+                    raise DataError(f"cannot read corpus data {key}: "
+                                    f"{exc.strerror or exc}") from None
+            self._entries[key] = entry  # the most recently used last
+            entry[1] += 1
+            self.peak = max(self.peak, len(self._entries))
+        try:
+            yield entry[0]
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0 and self._entries.get(key) is not entry:
+                    os.close(entry[0])  # evicted while in use
+
+    def _trim(self, limit: int) -> None:
+        while len(self._entries) > max(limit, 0):
+            _, (descriptor, readers) = self._entries.popitem(last=False)
+            if readers == 0:
+                os.close(descriptor)
+
+    def close_all(self) -> None:
+        """Closes every descriptor (those in use when their read ends); later reads reopen."""
+        with self._lock:
+            self._trim(0)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+DESCRIPTORS = DescriptorPool()
+
+
+_NPY_HEADER = re.compile(rb"\x93NUMPY\x01\x00..\{'descr': '([<>|][a-z][0-9]+)', "
+                         rb"'fortran_order': False, 'shape': \(([0-9]+),\), \}", re.DOTALL)
 
 
 class _NpyColumn:
     """Random reads of a 1-D ``.npy`` array with ``pread`` (no memory map: a mapped file's
-    readahead would bring hundreds of KB into the process for every random read)."""
+    readahead would bring hundreds of KB into the process for every random read). Its header
+    is read on first use, through :data:`DESCRIPTORS`: a corpus of many files opens only the
+    columns it reads from."""
 
-    def __init__(self, path: Path):
-        with open(path, "rb") as handle:
-            version = np.lib.format.read_magic(handle)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, _, dtype = read_header(handle)
-            self.offset = handle.tell()
-        self.path, self.dtype, self.length = path, np.dtype(dtype), int(shape[0])
-        self._fd: Optional[int] = None
+    def __init__(self, path: str):
+        self.path = path
+        self._layout: Optional[tuple[int, np.dtype]] = None  # (data offset, dtype)
+
+    def _header(self, descriptor: int) -> tuple[int, np.dtype]:
+        if self._layout is None:
+            head = os.pread(descriptor, 4096, 0)  # a 1-D header is < 200 bytes
+            match = _NPY_HEADER.match(head)
+            if match:  # what np.save writes for a 1-D array (parsed without ast: 10x faster)
+                offset = 10 + int.from_bytes(head[8:10], "little")
+                dtype, count = np.dtype(match.group(1).decode()), int(match.group(2))
+            else:
+                handle = io.BytesIO(head)
+                version = np.lib.format.read_magic(handle)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(handle)
+                offset, dtype, count = handle.tell(), np.dtype(dtype), int(shape[0])
+            if os.fstat(descriptor).st_size < offset + count * dtype.itemsize:
+                folder, name = os.path.split(self.path)
+                raise DataError(f"corpus index {folder} is damaged ({name} is short); delete "
+                                "that folder and it is rebuilt")
+            self._layout = (offset, dtype)
+        return self._layout
 
     def take(self, ids: np.ndarray) -> np.ndarray:
-        size = self.dtype.itemsize
-        descriptor = _open_once(self, self.path)
-        raw = b"".join(os.pread(descriptor, size, self.offset + size * int(i)) for i in ids)
-        return np.frombuffer(raw, dtype=self.dtype)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with DESCRIPTORS.descriptor(self.path) as descriptor:
+            offset, dtype = self._header(descriptor)
+            size = dtype.itemsize
+            raw = b"".join(os.pread(descriptor, size, offset + size * int(i)) for i in ids)
+        return np.frombuffer(raw, dtype=dtype)
 
 
 class FileIndex:
@@ -144,17 +226,18 @@ class FileIndex:
 
     Sentences are read with ``pread``: the process holds only what it reads, whatever the
     corpus size (a memory-mapped corpus grows the resident memory by the readahead of every
-    random read: measured, 700 MB for 1,500 reads of a 0.9 GB file).
+    random read: measured, 700 MB for 1,500 reads of a 0.9 GB file). Descriptors come from
+    :data:`DESCRIPTORS`, so an index holds none between reads (and pickles as it is).
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, meta: Optional[dict] = None):
         self.folder = folder
-        self.meta = json.loads((folder / "meta.json").read_text())
-        self.starts = _NpyColumn(folder / "starts.npy")
-        self.lengths = _NpyColumn(folder / "lengths.npy")
-        self.data_path = Path(self.meta["data_path"]) if self.meta["data_path"] else \
-            folder / "texts.bin"
-        self._fd: Optional[int] = None
+        self.meta = meta if meta is not None else json.loads((folder / "meta.json").read_text())
+        # strings, not Paths: a corpus of 10,000 files makes 30,000 of them at start
+        where = str(folder)
+        self.starts = _NpyColumn(os.path.join(where, "starts.npy"))
+        self.lengths = _NpyColumn(os.path.join(where, "lengths.npy"))
+        self.data_path = self.meta["data_path"] or os.path.join(where, "texts.bin")
         self.built_now = False  # True if this process built it (not read from the cache)
 
     @property
@@ -173,22 +256,10 @@ class FileIndex:
         """The sentences with these (0-based) numbers, stripped."""
         if len(local_ids) == 0:
             return []
-        descriptor = _open_once(self, self.data_path)
         starts, lengths = self.starts.take(local_ids), self.lengths.take(local_ids)
-        return [os.pread(descriptor, int(n), int(start)).decode("utf-8", errors="replace")
-                .strip() for start, n in zip(starts, lengths)]
-
-    def close(self) -> None:
-        for column in (self.starts, self.lengths):
-            column.close()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __getstate__(self):  # file descriptors do not pickle; reopen them where used
-        state = dict(self.__dict__)
-        state["_fd"] = None
-        return state
+        with DESCRIPTORS.descriptor(self.data_path) as descriptor:
+            return [os.pread(descriptor, int(n), int(start)).decode("utf-8", errors="replace")
+                    .strip() for start, n in zip(starts, lengths)]
 
 
 # --------------------------------------------------------------------------- building
@@ -202,10 +273,17 @@ def index_key(source: dict) -> str:
 def load_or_build(source: dict, cache: Path, build: Callable[[Path], dict],
                   description: str) -> FileIndex:
     """The index of ``source`` from ``cache``, built with ``build(staging_folder)`` (which
-    writes ``starts.npy``/``lengths.npy`` and returns the rest of ``meta.json``) if missing."""
+    writes ``starts.npy``/``lengths.npy`` and returns the rest of ``meta.json``) if missing.
+
+    The index is published by renaming its staging folder, whole. Its files are not
+    ``fsync``-ed (a corpus of 10,000 shards would wait for 10,000 disk flushes): an index a
+    power cut left torn is rebuilt (unreadable ``meta.json``) or refused when read (columns
+    shorter than ``meta.json`` says).
+    """
     folder = cache / index_key(source)
-    if (folder / "meta.json").exists():
-        return FileIndex(folder)
+    index = _cached_index(folder)
+    if index is not None:
+        return index
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=cache))
     try:
         # Reported after validation (the stage's corpus line): bad input stays one line.
@@ -213,19 +291,56 @@ def load_or_build(source: dict, cache: Path, build: Callable[[Path], dict],
         started = time.time()
         meta = build(staging)
         meta["build_seconds"] = round(time.time() - started, 3)
-        write_json_atomically(staging / "meta.json", {"version": INDEX_VERSION,
-                                                      "source": source, **meta})
+        (staging / "meta.json").write_text(json.dumps({"version": INDEX_VERSION,
+                                                       "source": source, **meta}))
         os.chmod(staging, 0o755 & ~_umask())
         try:
             os.rename(staging, folder)
         except OSError:
-            if not (folder / "meta.json").exists():  # not another process's complete index
-                raise
+            if _cached_index(folder) is None:  # not another process's complete index
+                shutil.rmtree(folder, ignore_errors=True)  # a torn one
+                os.rename(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     index = FileIndex(folder)
     index.built_now = True
     return index
+
+
+def _cached_index(folder: Path) -> Optional[FileIndex]:
+    """The index in ``folder``, or None if there is none (or a torn one)."""
+    try:
+        return FileIndex(folder)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError):
+        logger.warning("corpus index %s is unreadable; rebuilding it", folder)
+        return None
+
+
+def load_corpus_manifest(path: Path, cache: Path) -> Optional[list[FileIndex]]:
+    """The indexes a corpus manifest lists (see :func:`write_corpus_manifest`), or None if
+    there is none or one of its index folders is gone."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    indexes = [FileIndex(cache / entry["folder"], entry["meta"]) for entry in entries]
+    if not all(os.path.isdir(index.folder) for index in indexes):
+        return None
+    return indexes
+
+
+def write_corpus_manifest(path: Path, indexes: list[FileIndex]) -> None:
+    """Saves the ``meta.json`` of a corpus' indexes in one file: a corpus of 10,000 files
+    starts by reading one file instead of 10,000 (its files' fingerprints name it)."""
+    entries = [{"folder": index.folder.name, "meta": index.meta} for index in indexes]
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        staging.write_text(json.dumps(entries))
+        os.replace(staging, path)
+    except OSError:  # only a shortcut: the indexes are there
+        staging.unlink(missing_ok=True)
 
 
 def _umask() -> int:
@@ -234,16 +349,30 @@ def _umask() -> int:
     return mask
 
 
-def build_text_index(path: Path, folder: Path, bad: BadLines) -> dict:
+def build_text_index(path: Path, folder: Path, bad: BadLines,
+                     stream: Optional[BinaryIO] = None) -> dict:
     """Indexes a plain-text file: one sentence per non-blank line, UTF-8 checked.
 
-    Returns the ``meta.json`` entries (the offsets point into ``path`` itself).
+    Args:
+        path: the file (named in messages).
+        folder: the index folder being built.
+        bad: collects undecodable lines.
+        stream: the file's bytes when they are not ``path``'s own (a decompressed file):
+            they are then copied to ``texts.bin`` in ``folder`` as they are indexed, once.
+
+    Returns the ``meta.json`` entries (the offsets point into ``path`` itself, or into
+    ``texts.bin``).
     """
     starts_parts, lengths_parts = [], []
     lines_before, offset, carry = 0, 0, b""
-    with open(path, "rb") as handle:
+    with contextlib.ExitStack() as files:
+        handle = stream if stream is not None else files.enter_context(open(path, "rb"))
+        copy = (files.enter_context(open(folder / "texts.bin", "wb")) if stream is not None
+                else None)
         while True:
             block = handle.read(_CHUNK_BYTES)
+            if copy is not None and block:
+                copy.write(block)
             data = carry + block
             if not data:
                 break
@@ -264,8 +393,8 @@ def build_text_index(path: Path, folder: Path, bad: BadLines) -> dict:
     lengths = np.concatenate(lengths_parts) if lengths_parts else np.zeros(0, np.uint32)
     np.save(folder / "starts.npy", starts.astype(np.uint64))
     np.save(folder / "lengths.npy", lengths.astype(np.uint32))
-    return {"data_path": str(path.resolve()), "sentences": int(len(starts)),
-            "lines": lines_before, "bad_lines": bad.count,
+    return {"data_path": None if stream is not None else str(path.resolve()),
+            "sentences": int(len(starts)), "lines": lines_before, "bad_lines": bad.count,
             "bad_line_examples": bad.examples}
 
 
@@ -320,72 +449,3 @@ def build_extracted_index(sentences: Iterator[str], folder: Path, bad: BadLines,
     np.save(folder / "lengths.npy", np.asarray(lengths, dtype=np.uint32))
     return {"data_path": None, "sentences": len(starts), "lines": lines(),
             "bad_lines": bad.count, "bad_line_examples": bad.examples}
-
-
-# --------------------------------------------------------------------------- readers
-
-class LineReader:
-    """UTF-8 lines of a file with their numbers; undecodable lines go to ``bad``."""
-
-    def __init__(self, path: Path, bad: BadLines):
-        self.path, self.bad, self.lines = path, bad, 0
-
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        with open(self.path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                self.lines = number
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    self.bad.add(f"{self.path}:{number}: undecodable bytes (not UTF-8) at "
-                                 f"byte {exc.start} of the line")
-                    continue
-                yield number, text.rstrip("\r\n")
-
-
-def jsonl_sentences(path: Path, text_field: str, bad: BadLines, reader: LineReader):
-    """The ``text_field`` of every JSON line; malformed records go to ``bad``."""
-    for number, line in reader:
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.add(f"{path}:{number}: not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(record, dict) or text_field not in record:
-            bad.add(f"{path}:{number}: no field {text_field!r} (set text_field to the key "
-                    "holding the sentence)")
-            continue
-        value = record[text_field]
-        if not isinstance(value, str):
-            bad.add(f"{path}:{number}: field {text_field!r} is {type(value).__name__}, not a "
-                    "string")
-            continue
-        yield value
-
-
-def csv_sentences(path: Path, text_field: str, bad: BadLines, reader: LineReader):
-    """The ``text_field`` column of every CSV/TSV row (quoted fields may span lines).
-
-    Raises:
-        DataError: the header has no such column.
-    """
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows = csv.reader((line + "\n" for _, line in reader), delimiter=delimiter)
-    try:
-        header = next(rows)
-    except StopIteration:
-        return
-    if text_field not in header:
-        raise DataError(f"{path}:1: no column {text_field!r} in the header "
-                        f"({', '.join(header[:10])}); set text_field")
-    column = header.index(text_field)
-    for row in rows:
-        if not row:
-            continue
-        if column >= len(row):
-            bad.add(f"{path}:{rows.line_num}: row has {len(row)} columns, column "
-                    f"{text_field!r} is number {column + 1}")
-            continue
-        yield row[column]

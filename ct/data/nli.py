@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import glob
 import json
 import logging
 from pathlib import Path
@@ -38,6 +37,8 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from ct.data.file_patterns import expand_patterns
+from ct.data.readers.compression import without_compression
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.resources import resolve_path
@@ -135,7 +136,7 @@ def read_nli_file(path: str | Path) -> NLIPairs:
         >>> pairs.premises[0], pairs.hypotheses[0], NLI_LABELS[pairs.labels[0]]
     """
     source = str(resolve_path(str(path)))
-    suffix = Path(source).suffix.lower()
+    suffix = without_compression(Path(source)).suffix.lower()
     if suffix not in _FORMAT_BY_SUFFIX:
         raise DataError(f"NLI file {path}: unknown format {suffix or '(no suffix)'!r}; use "
                         ".jsonl/.json (one JSON object per line) or .txt/.tsv (tab-separated "
@@ -164,9 +165,11 @@ def read_nli_file(path: str | Path) -> NLIPairs:
 
 
 def read_nli_files(patterns: Sequence[str]) -> NLIPairs:
-    """Reads and concatenates NLI files given as paths, ``bundled:`` names or globs.
+    """Reads and concatenates NLI files given as paths, ``bundled:`` names, folders or globs
+    (``.gz``/``.bz2``/``.xz`` files read decompressed).
 
-    Globs expand to their matches in sorted order, so the pair order is reproducible.
+    Globs and folders expand to their files in sorted order (see
+    :func:`ct.data.file_patterns.expand_patterns`), so the pair order is reproducible.
 
     Args:
         patterns: paths, ``bundled:NAME`` references or globs (``data/multinli_*.jsonl``).
@@ -175,7 +178,7 @@ def read_nli_files(patterns: Sequence[str]) -> NLIPairs:
         All labelled pairs, file after file.
 
     Raises:
-        DataError: no patterns, a missing file, a glob matching no file, a directory, a
+        DataError: no patterns, a missing file, a glob matching no file, an empty folder, a
             malformed file (see :func:`read_nli_file`), or no labelled pair at all.
 
     Example:
@@ -183,21 +186,7 @@ def read_nli_files(patterns: Sequence[str]) -> NLIPairs:
     """
     if not patterns:
         raise DataError("no NLI files given; list SNLI/MultiNLI .jsonl or .txt files")
-    files: list[str] = []
-    for pattern in patterns:
-        resolved = resolve_path(str(pattern))
-        if glob.has_magic(resolved):
-            matches = [m for m in sorted(glob.glob(resolved)) if Path(m).is_file()]
-            if not matches:
-                raise DataError(f"NLI glob {pattern} matches no file")
-            files.extend(matches)
-        else:
-            if Path(resolved).is_dir():
-                raise DataError(f"NLI path {pattern} is a directory; give files or a glob "
-                                f"such as {str(pattern).rstrip('/')}/*.jsonl")
-            if not Path(resolved).exists():
-                raise DataError(f"NLI file not found: {pattern}")
-            files.append(str(pattern))
+    files = expand_patterns(patterns, "NLI")
     pairs = NLIPairs.concatenate(read_nli_file(f) for f in files)
     if not len(pairs):
         names = ", ".join(pairs.sources[:3]) + (" ..." if len(pairs.sources) > 3 else "")

@@ -1,10 +1,12 @@
-"""Streaming UTF-8 line reading with errors that name the file and line."""
+"""Streaming UTF-8 line reading with errors that name the file and line; ``.gz``, ``.bz2`` and
+``.xz`` files are read decompressed (:mod:`ct.data.readers.compression`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from ct.data.readers.compression import open_binary
 from ct.errors import DataError
 from ct.resources import resolve_path
 
@@ -21,11 +23,12 @@ def iter_decoded_lines(path: str | Path, what: str = "file",
             skipped instead of raising.
 
     Raises:
-        DataError: missing, unreadable or directory path; undecodable bytes (file and line).
+        DataError: missing, unreadable or directory path; undecodable bytes (file and line);
+            a truncated or corrupt compressed file.
     """
     resolved = Path(resolve_path(str(path)))
     try:
-        handle = open(resolved, "rb")
+        handle = open_binary(resolved)
     except FileNotFoundError:
         raise DataError(f"{what} not found: {path}") from None
     except IsADirectoryError:

@@ -313,6 +313,7 @@ class CTTrainer:
                     run_custom_loop(self)
             self.progress.close()
             self.metrics.close()
+            self.stage.close()
             if self.halt == "signal":
                 return self._stop_on_signal()
             if self.halt == "nonfinite":

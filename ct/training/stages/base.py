@@ -90,3 +90,6 @@ class Stage:
     def data_summary(self) -> dict:
         """What the stage trained on, for ``summary.json``."""
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Releases what reading the data holds open (called when the run ends)."""

@@ -111,6 +111,9 @@ class CTStage(Stage):
             max_length=config.max_length, seed=config.seed, padding=config.padding,
             objective=config.objective, group_batches=config.group_batches)
 
+    def close(self) -> None:
+        self.corpus.close()
+
     def data_summary(self) -> dict:
         corpus = ([str(f) for f in self.corpus.files] if self.corpus.tfds_source is None
                   else [self.corpus.description])
