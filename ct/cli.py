@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ct.errors import CTError
+from ct.export.formats import DEFAULT_FORMAT, EXPORT_FORMATS  # names only: no TensorFlow
 from ct.logging_setup import configure_logging
 
 logger = logging.getLogger("ct")
@@ -237,11 +238,9 @@ def _export_parser(commands) -> None:
     export.add_argument("--out", help="the export folder, or FILE.tflite for --format tflite "
                                       "(needed unless MODEL_OR_RUN_DIR is already an export "
                                       "being pushed)")
-    export.add_argument("--format", default="huggingface",
-                        choices=["huggingface", "saved_model", "tflite"],
-                        help="huggingface: a model folder for transformers and "
-                             "sentence-transformers (default); saved_model: a TensorFlow "
-                             "SavedModel taking strings; tflite: a TFLite model taking strings")
+    export.add_argument("--format", default=DEFAULT_FORMAT, choices=list(EXPORT_FORMATS),
+                        help="; ".join(f"{f.name}: {f.summary}" for f in EXPORT_FORMATS.values())
+                        + f" (default: {DEFAULT_FORMAT})")
     export.add_argument("--quantize", choices=["none", "dynamic", "float16"],
                         help="with --format tflite: none (float32, default), dynamic (int8 "
                              "weights, dynamic-range quantization) or float16 weights")
@@ -368,7 +367,7 @@ def _export(args: argparse.Namespace) -> int:
     if pushing and not export_format.pushable:
         raise ConfigError(f"--push-to-hub uploads a huggingface export, not --format "
                           f"{args.format}; export the model folder to push it")
-    if args.format != "huggingface":
+    if args.format != DEFAULT_FORMAT:
         if not args.out:
             raise ConfigError(f"give --out (where the {args.format} export goes)")
         options = {"quantize": args.quantize or "none"} if export_format.options else {}

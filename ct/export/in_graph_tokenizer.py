@@ -8,7 +8,7 @@ Hugging Face fast tokenizer is read (its ``tokenizer.json`` description) and reb
   with ``lower_case_nfd_strip_accents`` for an uncased vocabulary (lower-casing and accent
   stripping, as ``BertNormalizer`` does), the same vocabulary, ``##`` prefix, unknown token
   and longest-word limit;
-- **SentencePiece** (XLM-R): :class:`tensorflow_text.SentencepieceTokenizer` over the
+- **SentencePiece** (XLM-R): :class:`tensorflow_text.FastSentencepieceTokenizer` over the
   folder's ``sentencepiece.bpe.model``, its ids mapped onto the Hugging Face ids (XLM-R shifts
   them by one and moves ``<unk>``).
 
@@ -146,16 +146,23 @@ def _sentencepiece(hf_tokenizer, model_dir: Path, text) -> Callable:
     if not files:
         raise _NoEquivalent("a SentencePiece tokenizer without its .model file in the folder "
                             "(e.g. sentencepiece.bpe.model)")
-    sp = text.SentencepieceTokenizer(model=files[0].read_bytes(), out_type=tf.int32)
-    pieces = sp.id_to_string(tf.range(int(sp.vocab_size()))).numpy()
+    model = files[0].read_bytes()
+    # The pieces, to map SentencePiece ids onto the Hugging Face vocabulary (at export only).
+    pieces = text.SentencepieceTokenizer(model=model).id_to_string(
+        tf.range(int(text.SentencepieceTokenizer(model=model).vocab_size()))).numpy()
     vocab, unk = hf_tokenizer.get_vocab(), hf_tokenizer.unk_token_id
-    table = tf.constant([vocab.get(piece.decode("utf-8"), unk) for piece in pieces], tf.int32)
-    # SentencePiece's <unk> is always its id 0; the Hugging Face unk id may differ (XLM-R).
-    table = tf.tensor_scatter_nd_update(table, [[0]], [unk])
-    # Reached through a Module attribute so that the table is saved with the model.
-    holder = tf.Module(name="sentencepiece")
-    holder.tokenizer, holder.table = sp, table
-    return lambda sentences: tf.gather(holder.table, holder.tokenizer.tokenize(sentences))
+    ids = [vocab.get(piece.decode("utf-8"), unk) for piece in pieces]
+    ids[0] = unk  # SentencePiece's <unk> is its id 0; the Hugging Face unk id differs (XLM-R)
+    # FastSentencepieceTokenizer: the variant with a TFLite kernel.
+    holder = tf.Module(name="sentencepiece")  # its attributes are saved with the model
+    holder.tokenizer = text.FastSentencepieceTokenizer(model)
+    holder.table = tf.constant(ids, tf.int32)
+
+    def tokenize(sentences):
+        pieces = holder.tokenizer.tokenize(sentences)
+        return pieces.with_flat_values(tf.gather(holder.table, pieces.flat_values))
+
+    return tokenize
 
 
 class _NoEquivalent(Exception):

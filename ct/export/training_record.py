@@ -35,7 +35,7 @@ LOCAL_MODEL = "a local model"
 LOCAL_FILE = "a local file"
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 # An absolute or home-relative path inside a sentence (e.g. "alignment to teacher /home/...").
-_PATH_IN_TEXT = re.compile(r"(?<![\w.:/-])(?:~|/)[^\s,;'\"()]*")
+_PATH_IN_TEXT = re.compile(r"(?<![\w.:/-])(?:~|/)[^\s,;:'\"()]*")
 _OPTIMIZER_KEYS = ("name", "learning_rate", "lr_boundaries", "lr_values", "weight_decay",
                    "schedule", "warmup_ratio")
 
@@ -113,9 +113,10 @@ def _stage_details(summary: dict) -> dict:
         objective = (f"alignment to {source}: " + ", ".join(terms)
                      + (f", template {section['template']!r}" if section.get("template") else ""))
         if section.get("student_layers"):
+            student_of = public_reference(config.get("model"))
             objective = (f"distillation into a student made of layers "
-                         f"{section['student_layers']} of {config.get('model')} (embeddings "
-                         f"kept); " + objective)
+                         f"{section['student_layers']} of {student_of} (embeddings kept); "
+                         + objective)
     else:
         objective = OBJECTIVE_DESCRIPTIONS.get(section.get("objective", "cosine_similarity"), name)
     hyperparameters = {key: section.get(key) for key in (
