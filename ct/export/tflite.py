@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,9 +110,11 @@ def interpreter(path: str | Path, num_threads: int | None = None):
     from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
 
     text = import_tensorflow_text()
-    return InterpreterWithCustomOps(
-        model_path=str(path), num_threads=num_threads,
-        custom_op_registerers=text.tflite_registrar.SELECT_TFTEXT_OPS)
+    with warnings.catch_warnings():  # "deprecated, use LiteRT": TF 2.20's still runs these
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        return InterpreterWithCustomOps(
+            model_path=str(path), num_threads=num_threads,
+            custom_op_registerers=text.tflite_registrar.SELECT_TFTEXT_OPS)
 
 
 def load_encoder(path: str | Path, num_threads: int | None = None) -> StringEncoder:
