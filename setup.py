@@ -21,6 +21,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16,<2.21",
         "tf-keras>=2.16,<2.21",
+        "tensorflow-text>=2.16,<2.21",  # must match TensorFlow's minor version
         "transformers>=4.45,<5",
         "huggingface-hub",
         "safetensors",

@@ -4,7 +4,8 @@ Runs in the PyTorch environment (`.venv-torch`: torch + transformers 5 + sentenc
 no TensorFlow, no `ct` import). Two loaders:
 
 - `transformers`: `AutoModel`/`AutoTokenizer` (PyTorch weights from `model.safetensors`), pooled
-  as `1_Pooling/config.json` says, truncated to `sentence_bert_config.json`'s max length;
+  as `1_Pooling/config.json` says, truncated to `sentence_bert_config.json`'s max length,
+  normalised if `modules.json` ends in `Normalize`;
 - `sentence-transformers`: `SentenceTransformer(DIR).encode`.
 
     .venv-torch/bin/python bench/pytorch_interop.py encode --model DIR --input s.txt --out v.npz
@@ -51,6 +52,9 @@ def transformers_vectors(model_dir: Path, texts: list[str], batch_size: int = 64
 
         weights = load_file(str(dense / "model.safetensors"))
         vectors = vectors @ weights["linear.weight"].T + weights.get("linear.bias", 0.0)
+    modules = json.loads((model_dir / "modules.json").read_text())
+    if any(module["type"].endswith(".Normalize") for module in modules):
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return vectors
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ct.errors import CTError
+from ct.export.formats import DEFAULT_FORMAT, EXPORT_FORMATS  # names only: no TensorFlow
 from ct.logging_setup import configure_logging
 
 logger = logging.getLogger("ct")
@@ -99,11 +100,24 @@ the export folder holds:
   ct_encoder.json, ct_training.json   pooling, max length; how the model was trained
   README.md                       the model card (stages, hyperparameters, STS-B results)
 
+--format saved_model: a TensorFlow SavedModel folder (signatures serving_default: strings ->
+  embeddings, tokenizer in the graph; from_ids: input_ids, attention_mask -> embeddings); it
+  loads with tensorflow + tensorflow-text only. --format tflite: FILE.tflite with the same
+  string signature (tf-text ops as custom ops, other TF ops through select-ops);
+  --quantize dynamic (int8 weights) or float16 makes it smaller. ct encode runs both.
+
+pushing: log in once with `huggingface-cli login` (or set HF_TOKEN); --token also works but
+lands in your shell history. Only the files ct wrote are uploaded, and the training record
+names local models and files "a local model" / "a local file".
+
 examples:
   ct export runs/my-ct --out exports/my-ct
   ct export runs/my-ct --out exports/my-ct --push-to-hub me/my-ct --private --dry-run
-  HF_TOKEN=hf_... ct export runs/my-ct --out exports/my-ct --push-to-hub me/my-ct
+  ct export runs/my-ct --out exports/my-ct --push-to-hub me/my-ct    # after huggingface-cli login
   ct export exports/my-ct --push-to-hub me/my-ct --revision v2   # push an export as is
+  ct export runs/my-ct --format saved_model --out exports/my-ct-savedmodel
+  ct export runs/my-ct --format tflite --quantize dynamic --out exports/my-ct-int8.tflite
+  ct encode exports/my-ct-int8.tflite --input sentences.txt --output vectors.npy
 """
 
 
@@ -199,10 +213,13 @@ def _encode_parser(commands) -> None:
         "encode", help="embed every line of a text file",
         description="Embed each line of --input (one sentence per line; row i = line i) into "
                     "a .npy array or a .jsonl file of vectors.")
-    encode.add_argument("model", metavar="MODEL_DIR", help="model directory or bundled: name")
+    encode.add_argument("model", metavar="MODEL_DIR", help="model directory, bundled: name, or "
+                        "a SavedModel folder / FILE.tflite written by ct export")
     encode.add_argument("--input", required=True, help="UTF-8 text file, one sentence a line")
     encode.add_argument("--output", required=True, help="OUT.npy or OUT.jsonl")
-    encode.add_argument("--normalize", action="store_true", help="L2-normalise the vectors")
+    encode.add_argument("--normalize", action="store_true",
+                        help="L2-normalise the vectors (a model whose sentence-transformers "
+                             "modules end in Normalize is normalised anyway)")
     encode.add_argument("--chunk-size", type=int, default=50_000,
                         help="lines held in memory at once (default: 50000)")
     _add_encoder_options(encode)
@@ -218,8 +235,15 @@ def _export_parser(commands) -> None:
         epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     export.add_argument("source", metavar="MODEL_OR_RUN_DIR",
                         help="a model folder, a ct train run folder, or bundled:NAME")
-    export.add_argument("--out", help="the export folder (needed unless MODEL_OR_RUN_DIR is "
-                                      "already an export being pushed)")
+    export.add_argument("--out", help="the export folder, or FILE.tflite for --format tflite "
+                                      "(needed unless MODEL_OR_RUN_DIR is already an export "
+                                      "being pushed)")
+    export.add_argument("--format", default=DEFAULT_FORMAT, choices=list(EXPORT_FORMATS),
+                        help="; ".join(f"{f.name}: {f.summary}" for f in EXPORT_FORMATS.values())
+                        + f" (default: {DEFAULT_FORMAT})")
+    export.add_argument("--quantize", choices=["none", "dynamic", "float16"],
+                        help="with --format tflite: none (float32, default), dynamic (int8 "
+                             "weights, dynamic-range quantization) or float16 weights")
     export.add_argument("--overwrite", action="store_true",
                         help="replace a non-empty --out folder")
     export.add_argument("--push-to-hub", metavar="NAMESPACE/NAME",
@@ -228,8 +252,9 @@ def _export_parser(commands) -> None:
                         help="create the hub repo private")
     export.add_argument("--revision", help="hub branch to commit to (default: main)")
     export.add_argument("--commit-message", help="hub commit message")
-    export.add_argument("--token", help="hub write token (default: $HF_TOKEN or the stored "
-                                        "huggingface-cli login)")
+    export.add_argument("--token", help="hub write token; prefer `huggingface-cli login` or "
+                                        "$HF_TOKEN (the default): a token on the command line "
+                                        "lands in shell history")
     export.add_argument("--dry-run", action="store_true",
                         help="with --push-to-hub: list what would be uploaded and where; "
                              "upload nothing")
@@ -269,9 +294,19 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_encoder(args: argparse.Namespace):
+    from ct.errors import ConfigError
+    from ct.export.formats import exported_format_of
     from ct.templates import check_template
     from ct.modeling.encoder import SentenceEncoder
 
+    exported = exported_format_of(args.model)
+    if exported is not None:  # a SavedModel / TFLite export: its settings are in the graph
+        fixed = [flag for flag, value in (("--pooling", args.pooling), ("--max-length",
+                 args.max_length), ("--template", args.template)) if value]
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)} cannot change {args.model}: a {exported.name} "
+                              "export has its pooling, max length and template built in")
+        return exported.module().load_encoder(args.model)
     check_template(args.template, "--template")
     return SentenceEncoder.from_pretrained(args.model, pooling=args.pooling,
                                            max_length=args.max_length, template=args.template)
@@ -308,8 +343,10 @@ def _encode(args: argparse.Namespace) -> int:
     from ct.inference import encode_file
 
     encoder = _load_encoder(args)
+    # A model whose sentence-transformers modules normalise serves normalised vectors.
+    normalize = args.normalize or getattr(encoder, "normalize_output", False)
     report = encode_file(encoder, args.input, args.output, batch_size=args.batch_size,
-                         normalize=args.normalize, chunk_size=args.chunk_size,
+                         normalize=normalize, chunk_size=args.chunk_size,
                          show_progress=_progress_mode(args))
     print(f"encoded {report['sentences']} sentences ({report['dim']} dims) in "
           f"{report['seconds']:.1f} s ({report['sentences_per_s']:.0f} sentences/s) "
@@ -320,9 +357,27 @@ def _encode(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from ct.errors import ConfigError
     from ct.export import hub
+    from ct.export.formats import get_export_format
     from ct.export.save import check_export_complete, export_model, rewrite_model_card
 
     pushing = args.push_to_hub is not None
+    export_format = get_export_format(args.format)
+    if args.quantize and "quantize" not in export_format.options:
+        raise ConfigError(f"--quantize applies to --format tflite, not --format {args.format}")
+    if pushing and not export_format.pushable:
+        raise ConfigError(f"--push-to-hub uploads a huggingface export, not --format "
+                          f"{args.format}; export the model folder to push it")
+    if args.format != DEFAULT_FORMAT:
+        if not args.out:
+            raise ConfigError(f"give --out (where the {args.format} export goes)")
+        options = {"quantize": args.quantize or "none"} if export_format.options else {}
+        out = export_format.module().export(args.source, args.out, overwrite=args.overwrite,
+                                            **options)
+        print(f"exported {args.source} -> {out} ({args.format})")
+        return 0
+    if args.token:
+        logger.warning("--token puts the token in your shell history and process list; "
+                       "prefer `huggingface-cli login` or HF_TOKEN")
     hub_only = [flag for flag, value in (("--private", args.private), ("--revision",
                 args.revision), ("--commit-message", args.commit_message), ("--token",
                 args.token), ("--dry-run", args.dry_run)) if value]

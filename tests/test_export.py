@@ -44,11 +44,15 @@ class FakeHfApi:
     def create_branch(self, repo_id, **kwargs):
         FakeHfApi.calls.append(("create_branch", repo_id, kwargs))
 
-    def upload_folder(self, *, folder_path, repo_id, **kwargs):
+    def upload_folder(self, *, folder_path, repo_id, allow_patterns=None, **kwargs):
+        from fnmatch import fnmatch
         from pathlib import Path
 
-        files = sorted(str(p.relative_to(folder_path)) for p in Path(folder_path).rglob("*")
-                       if p.is_file())
+        # As huggingface_hub filters: only paths matching one of allow_patterns are uploaded.
+        files = sorted(name for name in (str(p.relative_to(folder_path))
+                                         for p in Path(folder_path).rglob("*") if p.is_file())
+                       if allow_patterns is None or any(fnmatch(name, pattern)
+                                                        for pattern in allow_patterns))
         card = (Path(folder_path) / "README.md").read_text()
         FakeHfApi.calls.append(("upload_folder", repo_id,
                                 {**kwargs, "folder_path": folder_path, "files": files,
@@ -195,12 +199,13 @@ def test_token_from_hf_token_and_an_export_pushed_as_is(tmp_path, capsys, finish
 
 
 def test_failed_upload_is_one_line_and_leaves_the_export_complete(tmp_path, capsys,
-                                                                  finished_run, fake_hub):
+                                                                  finished_run, fake_hub,
+                                                                  monkeypatch):
     run, _ = finished_run
     out = tmp_path / "export"
     fake_hub.fail_upload = True
-    status = main(["export", str(run), "--out", str(out), "--push-to-hub", "me/tiny-ct",
-                   "--token", "t"])
+    monkeypatch.setenv("HF_TOKEN", "t")
+    status = main(["export", str(run), "--out", str(out), "--push-to-hub", "me/tiny-ct"])
     _one_line_error(capsys, status, 1, "ConnectionError: connection reset by peer")
     check_export_complete(out)
 
@@ -274,3 +279,43 @@ def test_pushing_an_existing_export_rewrites_its_card_for_the_repo(tmp_path, cap
     monkeypatch.setenv("HF_TOKEN", "hf_x")
     assert main(["export", str(out), "--push-to-hub", "me/tiny-ct", "--dry-run"]) == 0
     assert "token: found in HF_TOKEN" in capsys.readouterr().out
+
+
+def test_a_push_publishes_only_what_ct_wrote_and_nothing_local(tmp_path, capsys, finished_run,
+                                                              fake_hub, monkeypatch):
+    run, _ = finished_run
+    out = tmp_path / "export"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    (out / ".notes.swp").write_text("editor leftover")
+    (out / "scratch.txt").write_text("a user's notes")
+    (out / "1_Pooling" / ".hidden").write_text("x")
+    monkeypatch.setenv("HF_TOKEN", "hf_from_env")
+    assert main(["export", str(out), "--push-to-hub", "me/tiny-ct"]) == 0
+    upload = fake_hub.calls[-1]
+    assert upload[2]["files"] == written
+    record = (out / "ct_training.json").read_text()
+    assert json.loads(record)["base_model"] == "a local model"
+    assert json.loads(record)["sts_dev"] == "a local file"
+    for name in written:  # no path of this machine in any published text file
+        if name.endswith((".json", ".md", ".txt")):
+            assert str(tmp_path.parent) not in (out / name).read_text(), name
+    capsys.readouterr()
+    assert main(["export", str(out), "--push-to-hub", "me/tiny-ct", "--token", "t"]) == 0
+    assert "--token puts the token in your shell history" in capsys.readouterr().err
+
+
+def test_public_reference_keeps_hub_ids_and_hides_local_paths(tmp_path):
+    from ct.export.training_record import public_record, public_reference
+
+    assert public_reference("sentence-transformers/all-MiniLM-L6-v2") == (
+        "sentence-transformers/all-MiniLM-L6-v2")
+    assert public_reference("bert-base-uncased") == "bert-base-uncased"
+    assert public_reference("bundled:all-MiniLM-L6-v2") == "bundled:all-MiniLM-L6-v2"
+    for local in ("/home/me/models/base", "~/models/base", "./base", str(tmp_path)):
+        assert public_reference(local) == "a local model", local
+    old = {"base_model": "/home/me/base", "sts_dev": "/data/sts-dev.csv", "stages": [
+        {"objective": "alignment to teacher /home/me/teacher: mse loss"}]}
+    assert public_record(old) == {"base_model": "a local model", "sts_dev": "a local file",
+                                  "stages": [{"objective": "alignment to teacher a local "
+                                                           "model: mse loss"}]}

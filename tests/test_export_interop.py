@@ -1,6 +1,8 @@
 """Exported models load in PyTorch ``transformers`` (v5) and ``sentence-transformers`` and give
 ``ct encode``'s vectors. The PyTorch side runs in its own environment (``make torch-venv``)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,29 @@ def test_export_loads_in_pytorch_with_the_same_vectors(tmp_path, capsys, corpus_
 def test_packaged_minilm_export_matches_in_pytorch(tmp_path, capsys):
     assert main(["export", "bundled:all-MiniLM-L6-v2", "--out", str(tmp_path / "export")]) == 0
     _compare_with_pytorch(tmp_path, tmp_path / "export", capsys)
+
+
+def test_an_untrained_export_serves_as_its_base_did(tmp_path, capsys, corpus_sentences):
+    # A base as sentence-transformers saves one: Transformer, Pooling, Normalize and its own
+    # max_seq_length (20), no ct files.
+    checkpoint = save_tiny_model(tmp_path / "tiny", "bert", corpus_sentences, seed=4)
+    base = SentenceEncoder.from_pretrained(str(checkpoint), max_length=20).save(tmp_path / "base")
+    (base / "ct_encoder.json").unlink()
+    modules = json.loads((base / "modules.json").read_text())
+    modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize"})
+    (base / "modules.json").write_text(json.dumps(modules))
+    assert main(["export", str(base), "--out", str(tmp_path / "export")]) == 0
+    assert json.loads((tmp_path / "export" / "modules.json").read_text())[-1]["type"] == (
+        "sentence_transformers.models.Normalize")
+    sentences = _sentences(tmp_path)  # one of them longer than 20 tokens
+    for name in ("base", "export"):
+        run_in_torch_env("encode", "--model", str(tmp_path / name), "--input", str(sentences),
+                         "--out", str(tmp_path / f"{name}.npz"))
+    base_vectors = np.load(tmp_path / "base.npz")["sentence_transformers"]
+    np.testing.assert_allclose(np.linalg.norm(base_vectors, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "export.npz")["sentence_transformers"],
+                               base_vectors, atol=1e-5)
+    assert main(["encode", str(tmp_path / "export"), "--input", str(sentences),
+                 "--output", str(tmp_path / "ct.npy"), "-q"]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "ct.npy"), base_vectors, atol=1e-4)

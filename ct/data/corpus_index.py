@@ -72,7 +72,13 @@ def default_cache_dir() -> Path:
 
 def usable_cache_dir(requested: Optional[str | os.PathLike] = None) -> Path:
     """The cache folder to use: ``requested`` (or the default) if it can be written, else a
-    temporary folder, with a warning that names both."""
+    private temporary folder, with a warning that names both.
+
+    The fallback ``<tmp>/ct-corpus-index-<uid>`` is used only if it is a real folder (not a
+    symlink) owned by this user and closed to others (mode 0700, as it is created); anything
+    else there (another user's folder or link in a shared ``/tmp``) is left alone and a new
+    private folder (``mkdtemp``) is used, so no one else can plant or read indexes.
+    """
     folder = Path(requested).expanduser() if requested else default_cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -80,11 +86,20 @@ def usable_cache_dir(requested: Optional[str | os.PathLike] = None) -> Path:
         probe.close()
         return folder
     except OSError as exc:
-        fallback = Path(tempfile.gettempdir()) / f"ct-corpus-index-{os.getuid()}"
-        fallback.mkdir(parents=True, exist_ok=True)
-        logger.warning("corpus index cache %s is not usable (%s); using %s instead (indexes "
-                       "there may be rebuilt later)", folder, exc.strerror or exc, fallback)
-        return fallback
+        reason = exc.strerror or exc
+    fallback = Path(tempfile.gettempdir()) / f"ct-corpus-index-{os.getuid()}"
+    try:
+        fallback.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(fallback)
+    private = (not fallback.is_symlink() and fallback.is_dir() and info.st_uid == os.getuid()
+               and info.st_mode & 0o077 == 0)
+    if not private:
+        fallback = Path(tempfile.mkdtemp(prefix="ct-corpus-index-"))  # 0700, new
+    logger.warning("corpus index cache %s is not usable (%s); using %s instead (indexes "
+                   "there may be rebuilt later)", folder, reason, fallback)
+    return fallback
 
 
 def file_fingerprint(path: Path) -> dict:

@@ -1,9 +1,11 @@
 """Publishing an exported model folder on the Hugging Face hub, with ``huggingface_hub``.
 
 The repo is created if needed (``private`` applies then), a branch is created for a
-``revision`` other than ``main``, and the folder is uploaded in one commit. The token comes
-from ``--token``, else ``HF_TOKEN`` or the token ``huggingface-cli login`` stored. A failed
-upload leaves the local folder as it was (complete), so the push can simply be retried.
+``revision`` other than ``main``, and the files ct wrote into the folder (an explicit list,
+:func:`ct.export.save.published_files`; nothing else in the folder) are uploaded in one
+commit. The token comes from ``HF_TOKEN`` or the token ``huggingface-cli login`` stored (or
+``--token``, which the CLI accepts with a warning: it lands in shell history). A failed upload
+leaves the local folder as it was (complete), so the push can simply be retried.
 
 Example:
     >>> push_folder_to_hub("exports/my-ct-model", "me/my-ct-model", private=True)
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 from ct.errors import HubError
-from ct.export.save import write_export
+from ct.export.save import published_files, write_export
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +73,8 @@ def resolve_token(token: Optional[str]) -> str:
 
     found = get_token()
     if not found:
-        raise HubError("no Hugging Face token: set HF_TOKEN, pass --token, or run "
-                       "`huggingface-cli login` (the token needs write access)")
+        raise HubError("no Hugging Face token: run `huggingface-cli login` or set HF_TOKEN "
+                       "(the token needs write access)")
     return found
 
 
@@ -86,16 +88,16 @@ def describe_token(token: Optional[str]) -> str:
         return "token: found in HF_TOKEN"
     if get_token():
         return "token: found (the stored huggingface-cli login)"
-    return ("token: none found - the push would fail; set HF_TOKEN, pass --token, or run "
-            "`huggingface-cli login` (write access)")
+    return ("token: none found - the push would fail; run `huggingface-cli login` or set "
+            "HF_TOKEN (write access)")
 
 
 def plan_push(folder: str | Path, repo_id: str, *, revision: Optional[str] = None,
               private: bool = False, commit_message: Optional[str] = None) -> PushPlan:
-    """Checks the repo name and lists what :func:`push_folder_to_hub` would upload."""
+    """Checks the repo name and lists what :func:`push_folder_to_hub` would upload: the files
+    ct wrote (:func:`ct.export.save.published_files`)."""
     folder = Path(folder)
-    files = sorted((str(p.relative_to(folder)), p.stat().st_size)
-                   for p in folder.rglob("*") if p.is_file())
+    files = [(name, (folder / name).stat().st_size) for name in published_files(folder)]
     return PushPlan(folder, check_repo_id(repo_id), revision or "main", private,
                     commit_message or DEFAULT_COMMIT_MESSAGE, files)
 
@@ -134,7 +136,8 @@ def push_folder_to_hub(folder: str | Path, repo_id: str, *, token: Optional[str]
                               repo_type="model", exist_ok=True)
         commit = api.upload_folder(folder_path=str(plan.folder), repo_id=plan.repo_id,
                                    repo_type="model", revision=plan.revision, token=token,
-                                   commit_message=plan.commit_message)
+                                   commit_message=plan.commit_message,
+                                   allow_patterns=[name for name, _ in plan.files])
     except Exception as exc:  # network, auth, permission: the local folder stays complete
         error = HubError(f"upload of {plan.folder} to {plan.url} failed "
                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); the "

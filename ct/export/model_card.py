@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from ct.export.training_record import LOCAL_MODEL
 from ct.modeling.model_folder import read_encoder_settings
 from ct.modeling.sentence_transformers_layout import template_prefix
 
@@ -27,6 +28,8 @@ def _base_model(reference: Optional[str]) -> tuple[str, Optional[str]]:
     """(how to name the base model, its hub id if it has one)."""
     if not reference:
         return "unknown", None
+    if reference == LOCAL_MODEL:
+        return "a local checkpoint", None
     if reference in _BUNDLED_HUB_IDS:
         hub_id = _BUNDLED_HUB_IDS[reference]
         return f"{hub_id} (ct's packaged copy, `{reference}`)", hub_id

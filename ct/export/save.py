@@ -23,17 +23,24 @@ from typing import Optional
 
 from ct.errors import ExportError
 from ct.export.model_card import MODEL_CARD, build_model_card, write_model_card
-from ct.export.training_record import training_record
+from ct.export.training_record import public_record, training_record
 from ct.files import copy_folder_atomically, publish_folder
 from ct.modeling.encoder import SentenceEncoder
 from ct.modeling.loading import resolve_model_dir
-from ct.modeling.model_folder import (read_encoder_settings, read_training_record,
-                                      write_training_record)
+from ct.modeling.model_folder import (TRAINING_RECORD, read_encoder_settings,
+                                      read_training_record, write_training_record)
+from ct.modeling.sentence_transformers_layout import MODULES_FILE
 from ct.resources import is_bundled
 
 # What a complete export holds (besides the tokenizer files and 1_Pooling/).
 EXPORT_FILES = ("config.json", "tf_model.h5", "model.safetensors", "modules.json",
                 "sentence_bert_config.json", "ct_encoder.json", MODEL_CARD)
+# Further files an export may hold: the tokenizer's (as transformers saves them, per tokenizer
+# kind), the sentence-transformers prompts and the training record.
+OPTIONAL_EXPORT_FILES = (
+    "config_sentence_transformers.json", TRAINING_RECORD, "tokenizer.json",
+    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+    "vocab.json", "merges.txt", "sentencepiece.bpe.model", "spiece.model")
 
 
 def run_stage_summaries(run_dir: Path) -> list[dict]:
@@ -97,15 +104,29 @@ def export_model(source: str, out_dir: str | Path, *, model_id: Optional[str] = 
     Raises:
         ExportError: a source that is not a model, or an ``out_dir`` in the way.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise ExportError(f"--out {out_dir} exists and is not empty; choose another folder or "
-                          "pass --overwrite")
-    model_dir, record = resolve_export_source(source)
-    if out_dir.resolve() == model_dir.resolve():
-        raise ExportError(f"--out {out_dir} is the model folder being exported; choose another")
-    encoder = SentenceEncoder.from_pretrained(str(model_dir))
+    encoder, record, _ = load_export_source(source, out_dir, overwrite)
     return publish_encoder(encoder, out_dir, record, model_id=model_id or str(out_dir))
+
+
+# The registry's entry point (ct.export.formats): the Hugging Face folder format.
+export = export_model
+
+
+def load_export_source(source: str, out: str | Path, overwrite: bool):
+    """``(encoder, training record or None, model folder)`` for ``source``, after checking
+    that ``out`` (the export's folder or file) may be written.
+
+    Raises:
+        ExportError: a source that is not a model, or an ``out`` in the way.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ExportError(f"--out {out} exists and is not empty; choose another "
+                          f"{'folder' if out.is_dir() else 'file'} or pass --overwrite")
+    model_dir, record = resolve_export_source(source)
+    if out.resolve() == model_dir.resolve():
+        raise ExportError(f"--out {out} is the model folder being exported; choose another")
+    return SentenceEncoder.from_pretrained(str(model_dir)), record, model_dir
 
 
 def publish_encoder(encoder, target: str | Path, record: Optional[dict] = None,
@@ -134,6 +155,7 @@ def write_export(encoder, directory: Path, record: Optional[dict],
     """Saves ``encoder`` with its training record and model card into ``directory``."""
     encoder.save(directory)
     if record is not None:
+        record = public_record(record)
         write_training_record(directory, record)
     write_model_card(directory, record, model_id)
     return directory
@@ -158,6 +180,23 @@ def rewrite_model_card(directory: str | Path, model_id: str) -> Path:
                                         read_encoder_settings(directory)))
     os.replace(staging, directory / MODEL_CARD)
     return directory / MODEL_CARD
+
+
+def published_files(directory: str | Path) -> list[str]:
+    """The files of the export at ``directory`` that ct wrote, relative, sorted: what a push
+    uploads. Anything else in the folder (hidden leftovers, a user's notes) is not published.
+    """
+    directory = Path(directory)
+    names = [name for name in (*EXPORT_FILES, *OPTIONAL_EXPORT_FILES)
+             if (directory / name).is_file()]
+    modules = directory / MODULES_FILE
+    folders = [entry.get("path") for entry in json.loads(modules.read_text())
+               if entry.get("path")] if modules.exists() else []
+    for folder in folders:  # the sentence-transformers module folders (1_Pooling, 2_Dense)
+        if (directory / folder).is_dir() and not folder.startswith("."):
+            names += [f"{folder}/{path.name}" for path in (directory / folder).iterdir()
+                      if path.is_file() and not path.name.startswith(".")]
+    return sorted(set(names))
 
 
 def check_export_complete(directory: str | Path) -> None:

@@ -3,7 +3,9 @@
 A ``ct train`` run writes this record beside its kept model (``final/ct_training.json``) so that
 the model card can be rebuilt by ``ct export`` from the model folder alone: the base model, the
 stages in order with their objective, key hyperparameters and data, and the STS-B dev scores
-each stage measured before and after.
+each stage measured before and after. Nothing local is recorded: a base model, teacher or STS
+file given by path is named "a local model" / "a local file" (:func:`public_reference`), since
+the record is published with the model.
 
 Example:
     >>> record = training_record([json.load(open("runs/ct/summary.json"))])
@@ -14,9 +16,10 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ct.version import __version__
 
@@ -28,8 +31,44 @@ OBJECTIVE_DESCRIPTIONS = {
                           "(Gao et al., 2021)",
     "cosine_similarity": "cosine-similarity regression onto gold / 5 (Sentence-BERT)",
 }
+LOCAL_MODEL = "a local model"
+LOCAL_FILE = "a local file"
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+# An absolute or home-relative path inside a sentence (e.g. "alignment to teacher /home/...").
+_PATH_IN_TEXT = re.compile(r"(?<![\w.:/-])(?:~|/)[^\s,;:'\"()]*")
 _OPTIMIZER_KEYS = ("name", "learning_rate", "lr_boundaries", "lr_values", "weight_decay",
                    "schedule", "warmup_ratio")
+
+
+def public_reference(reference: Optional[str], local: str = LOCAL_MODEL) -> Optional[str]:
+    """How a published record names a model or file: ``bundled:`` names and hub ids as they
+    are, anything on this machine (a path, absolute or not) as ``local`` ("a local model").
+
+    Example:
+        >>> public_reference("/home/me/runs/ct/final")
+        'a local model'
+    """
+    if reference is None:
+        return None
+    text = str(reference)
+    if text.startswith("bundled:") or text in (LOCAL_MODEL, LOCAL_FILE):
+        return text
+    is_hub_id = (_HUB_ID.fullmatch(text) is not None and not text.startswith(".")
+                 and not Path(text).expanduser().exists())
+    return text if is_hub_id else local
+
+
+def public_record(record: dict) -> dict:
+    """``record`` with nothing local left: the base model and STS dev file as
+    :func:`public_reference` names them, and any absolute path in the stage descriptions (a
+    teacher given by path) replaced. For records written before ct named them so."""
+    record = json.loads(json.dumps(record))
+    record["base_model"] = public_reference(record.get("base_model"))
+    record["sts_dev"] = public_reference(record.get("sts_dev"), LOCAL_FILE)
+    for stage in record.get("stages", []):
+        if isinstance(stage.get("objective"), str):
+            stage["objective"] = _PATH_IN_TEXT.sub(LOCAL_MODEL, stage["objective"])
+    return record
 
 
 def _optimizer(section: dict) -> dict:
@@ -59,7 +98,7 @@ def _stage_details(summary: dict) -> dict:
         return {"objective": objective, "hyperparameters": hyperparameters, "data": data}
     section = config.get(name, {})
     if name == "align":
-        source = (f"teacher {section.get('teacher')}" if section.get("teacher")
+        source = (f"teacher {public_reference(section.get('teacher'))}" if section.get("teacher")
                   else f"precomputed targets {Path(str(section.get('targets'))).name}")
         terms = [f"{section.get('loss')} loss"
                  + (f" x {section['loss_weight']:g}" if section.get("loss_weight", 1) != 1
@@ -74,9 +113,10 @@ def _stage_details(summary: dict) -> dict:
         objective = (f"alignment to {source}: " + ", ".join(terms)
                      + (f", template {section['template']!r}" if section.get("template") else ""))
         if section.get("student_layers"):
+            student_of = public_reference(config.get("model"))
             objective = (f"distillation into a student made of layers "
-                         f"{section['student_layers']} of {config.get('model')} (embeddings "
-                         f"kept); " + objective)
+                         f"{section['student_layers']} of {student_of} (embeddings kept); "
+                         + objective)
     else:
         objective = OBJECTIVE_DESCRIPTIONS.get(section.get("objective", "cosine_similarity"), name)
     hyperparameters = {key: section.get(key) for key in (
@@ -112,9 +152,9 @@ def training_record(stage_summaries: Sequence[dict]) -> dict:
     return {
         "ct_version": __version__,
         "created": time.strftime("%Y-%m-%d"),
-        "base_model": first.get("model"),
+        "base_model": public_reference(first.get("model")),
         "pooling": first.get("pooling", "mean"),
         "max_length": first.get("max_length"),
-        "sts_dev": first.get("sts_dev"),
+        "sts_dev": public_reference(first.get("sts_dev"), LOCAL_FILE),
         "stages": stages,
     }

@@ -30,7 +30,8 @@ from ct.modeling.model_folder import (read_encoder_settings, read_training_recor
 from ct.modeling.pooling import get_pooling
 from ct.modeling.projection import build_projection, load_projection, save_projection
 from ct.modeling.pytorch_layout import save_safetensors
-from ct.modeling.sentence_transformers_layout import write_sentence_transformers_files
+from ct.modeling.sentence_transformers_layout import (NORMALIZE_MODULE,
+                                                      write_sentence_transformers_files)
 from ct.progress import Progress, as_mode
 from ct.templates import fill_template
 
@@ -49,10 +50,15 @@ class SentenceEncoder(keras.layers.Layer):
             map onto a target dimension; see :mod:`ct.modeling.projection`).
         template: an optional prompt template such as ``"This is a photo of {}."``, applied
             to every text :meth:`encode` embeds (KoCLIP found templates help short queries).
+        normalize_output: the model serves L2-normalised vectors (its sentence-transformers
+            modules end in ``Normalize``, as all-MiniLM-L6-v2's do): kept on :meth:`save`, so
+            an export serves as its base did, and applied by ``ct encode``. Training and
+            :meth:`encode` (unless asked) use the unnormalised vectors.
     """
 
     def __init__(self, backbone, tokenizer, pooling: str = "mean", max_length: int = 75,
-                 projection=None, template: Optional[str] = None, **kwargs):
+                 projection=None, template: Optional[str] = None,
+                 normalize_output: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
         self.tokenizer = tokenizer
@@ -60,6 +66,7 @@ class SentenceEncoder(keras.layers.Layer):
         self.max_length = max_length
         self.projection = projection
         self.template = template
+        self.normalize_output = bool(normalize_output)
         self.length_buckets = 1  # training sets it (see ct.modeling.length_buckets)
         self.jit_compile = False  # training sets it: XLA for call / embed_with_layers
         self._pool = get_pooling(pooling)
@@ -82,10 +89,10 @@ class SentenceEncoder(keras.layers.Layer):
         """Loads backbone, tokenizer and projection from a directory, hub name or
         ``bundled:`` name.
 
-        Pooling, max length and template default to those saved by :meth:`save`
-        (``ct_encoder.json``), else to those of the folder's sentence-transformers files (as
-        ``SentenceTransformer`` would use them), else to mean pooling, 75 tokens and no
-        template; a pooling other than the saved one is used with a warning. A saved
+        Pooling, max length, template and output normalisation default to those saved by
+        :meth:`save` (``ct_encoder.json``), else to those of the folder's sentence-transformers
+        files (as ``SentenceTransformer`` would use them), else to mean pooling, 75 tokens, no
+        template and no normalisation; a pooling other than the saved one is used with a warning. A saved
         projection (``2_Dense/``) is always loaded. ``tokenizer`` skips loading it again.
         """
         model_dir = resolve_model_dir(name_or_path)
@@ -97,7 +104,8 @@ class SentenceEncoder(keras.layers.Layer):
                       pooling=pooling or saved.get("pooling", "mean"),
                       max_length=max_length or saved.get("max_length", 75),
                       projection=load_projection(model_dir),
-                      template=template or saved.get("template"), **kwargs)
+                      template=template or saved.get("template"),
+                      normalize_output=saved.get("normalize", False), **kwargs)
         encoder.training_record = read_training_record(model_dir)
         return encoder
 
@@ -257,8 +265,8 @@ class SentenceEncoder(keras.layers.Layer):
 
         The folder holds ``config.json``, the TF weights (``tf_model.h5``), the same weights in
         PyTorch layout (``model.safetensors``, converted with NumPy, no torch), the tokenizer,
-        the sentence-transformers module files (pooling and max length as used here, and the
-        projection as a ``Dense`` module) and ``ct_encoder.json`` (pooling, max length,
+        the sentence-transformers module files (pooling and max length as used here, the
+        projection as a ``Dense`` module, and ``Normalize`` if the model normalises) and ``ct_encoder.json`` (pooling, max length,
         template, projection size) for ``ct``, with ordinary file permissions. A model card is
         added by :func:`ct.export.save.export_model` and at the end of ``ct train``; upload
         with :func:`ct.export.hub.push_to_hub`.
@@ -270,12 +278,15 @@ class SentenceEncoder(keras.layers.Layer):
         self.tokenizer.save_pretrained(directory)
         extra_modules = ((save_projection(self.projection, directory),)
                          if self.projection is not None else ())
+        if self.normalize_output:
+            extra_modules += (NORMALIZE_MODULE,)
         write_sentence_transformers_files(directory, embedding_dim=self.hidden_size,
                                           pooling=self.pooling, max_length=self.max_length,
                                           extra_modules=extra_modules, template=self.template)
         settings = {"pooling": self.pooling, "max_length": self.max_length,
                     "template": self.template, "embedding_dim": self.embedding_dim,
-                    "projection": self.projection is not None}
+                    "projection": self.projection is not None,
+                    "normalize": self.normalize_output}
         write_encoder_settings(directory, settings)
         apply_ordinary_permissions(directory)
         return directory

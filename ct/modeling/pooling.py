@@ -28,7 +28,8 @@ def mean_pooling(token_embeddings: tf.Tensor, attention_mask: tf.Tensor) -> tf.T
     """
     # float32 even under mixed precision: a float16 sum over many tokens loses precision.
     token_embeddings = tf.cast(token_embeddings, tf.float32)
-    mask = tf.cast(attention_mask, tf.float32)[:, :, tf.newaxis]
+    # expand_dims, not [:, :, tf.newaxis]: TFLite has no builtin for a new-axis strided slice.
+    mask = tf.expand_dims(tf.cast(attention_mask, tf.float32), -1)
     summed = tf.reduce_sum(token_embeddings * mask, axis=1)
     counts = tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
     return summed / counts

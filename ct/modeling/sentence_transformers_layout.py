@@ -24,6 +24,9 @@ POOLING_FOLDER = "1_Pooling"
 
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
+_NORMALIZE = "sentence_transformers.models.Normalize"
+# sentence-transformers' Normalize module has no files; its folder need not exist.
+NORMALIZE_MODULE = {"path": "", "type": _NORMALIZE}
 
 
 def pooling_config(embedding_dim: int, pooling: str) -> dict:
@@ -66,8 +69,8 @@ def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: i
         pooling: ``"mean"`` or ``"cls"``, as used in training.
         max_length: truncation length in tokens (``max_seq_length``).
         extra_modules: further ``modules.json`` entries after pooling (e.g. a ``Dense``
-            projection), each ``{"path": ..., "type": ...}``; their folders are written by
-            the caller.
+            projection, then :data:`NORMALIZE_MODULE`), each ``{"path": ..., "type": ...}``;
+            their folders are written by the caller.
         template: ct's prompt template. sentence-transformers prompts are prefixes, so a
             template that ends with ``{}`` becomes the default prompt; one with text after the
             sentence cannot be expressed and is left to the user (the model card says so).
@@ -79,6 +82,9 @@ def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: i
     modules = [{"path": "", "type": _TRANSFORMER}, {"path": POOLING_FOLDER, "type": _POOLING},
                *extra_modules]
     entries = [{"idx": i, "name": str(i), **module} for i, module in enumerate(modules)]
+    for entry in entries:  # sentence-transformers names a Normalize module's folder N_Normalize
+        if entry["type"] == _NORMALIZE:
+            entry["path"] = f"{entry['idx']}_Normalize"
     written = {
         directory / MODULES_FILE: entries,
         directory / SENTENCE_BERT_CONFIG: {"max_seq_length": int(max_length),
@@ -93,11 +99,17 @@ def write_sentence_transformers_files(directory: str | Path, *, embedding_dim: i
 
 
 def read_sentence_transformers_settings(directory: str | Path) -> dict:
-    """The pooling and truncation length a sentence-transformers folder declares, as ct names
-    them (``{"pooling": "mean", "max_length": 256}``); only what is present and has a ct
-    equivalent (mean or CLS pooling). ``{}`` for a folder without those files."""
+    """The pooling, truncation length and output normalisation a sentence-transformers folder
+    declares, as ct names them (``{"pooling": "mean", "max_length": 256, "normalize": True}``);
+    only what is present and has a ct equivalent (mean or CLS pooling). ``{}`` for a folder
+    without those files."""
     directory = Path(directory)
     settings: dict = {}
+    modules = directory / MODULES_FILE
+    if modules.exists():
+        types = [entry.get("type") for entry in json.loads(modules.read_text())]
+        if _NORMALIZE in types:
+            settings["normalize"] = True
     config = directory / SENTENCE_BERT_CONFIG
     if config.exists():
         length = json.loads(config.read_text()).get("max_seq_length")

@@ -1,0 +1,119 @@
+"""``ct export --format saved_model``: strings in, ``ct encode``'s vectors out (tokenizer,
+truncation, template, projection and normalisation in the graph), loadable with tensorflow and
+tensorflow-text alone; and ``ct encode`` runs the export."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ct.cli import main
+from ct.modeling.encoder import SentenceEncoder
+from helpers import REPO_ROOT, STSB_DIR, save_tiny_model, wiki_sentences
+
+CHECK_SCRIPT = REPO_ROOT / "bench" / "saved_model_check.py"
+
+
+def write_sentences(path, texts):
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    return path
+
+
+def held_out_sentences():
+    # Short and long (truncated) sentences, accents, CJK and emoji.
+    return (wiki_sentences(60)[30::3] + [" ".join(wiki_sentences(8)), "Café déjà vu", "東京 🙂", ""])
+
+
+def run_export_check(export_dir, sentences_file, out, ids=None, ids_out=None):
+    """Runs bench/saved_model_check.py with imports of ct and transformers blocked."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    command = [sys.executable, str(CHECK_SCRIPT), str(export_dir), "--input",
+               str(sentences_file), "--out", str(out), "--block"]
+    if ids is not None:
+        command += ["--ids", str(ids), "--ids-out", str(ids_out)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded modules from ct/transformers: []" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, corpus_sentences):
+    """A tiny trained-looking encoder (projection, template, normalisation, max length 16),
+    its SavedModel export, and ct encode's vectors for held-out sentences."""
+    root = tmp_path_factory.mktemp("saved_model")
+    checkpoint = save_tiny_model(root / "tiny", "bert", corpus_sentences, seed=5)
+    encoder = SentenceEncoder.from_pretrained(str(checkpoint), max_length=16,
+                                              template="query: {}")
+    encoder.add_projection(24)
+    encoder.projection.set_weights([w.numpy() + 0.1 for w in encoder.projection.weights])
+    encoder.normalize_output = True
+    encoder.save(root / "trained")
+    assert main(["export", str(root / "trained"), "--format", "saved_model",
+                 "--out", str(root / "export")]) == 0
+    sentences = write_sentences(root / "held_out.txt", held_out_sentences())
+    assert main(["encode", str(root / "trained"), "--input", str(sentences),
+                 "--output", str(root / "ct.npy"), "-q"]) == 0
+    return root, encoder, sentences, np.load(root / "ct.npy")
+
+
+def test_saved_model_runs_without_ct_or_transformers_and_gives_ct_encode_vectors(exported):
+    root, encoder, sentences, expected = exported
+    np.testing.assert_allclose(np.linalg.norm(expected, axis=1), 1, atol=1e-5)  # Normalize kept
+    texts = held_out_sentences()
+    batch = encoder.tokenize(encoder.apply_template(texts))
+    np.savez(root / "ids.npz", **batch)
+    run_export_check(root / "export", sentences, root / "strings.npy", root / "ids.npz",
+                     root / "from_ids.npy")
+    np.testing.assert_allclose(np.load(root / "strings.npy"), expected, atol=1e-5)
+    np.testing.assert_allclose(np.load(root / "from_ids.npy"), expected, atol=1e-5)
+
+
+def test_ct_encode_runs_the_saved_model(exported, capsys):
+    root, _, sentences, expected = exported
+    assert main(["encode", str(root / "export"), "--input", str(sentences),
+                 "--output", str(root / "sm.npy"), "-q"]) == 0
+    np.testing.assert_allclose(np.load(root / "sm.npy"), expected, atol=1e-5)
+    info = json.loads((root / "export" / "assets.extra" / "ct_export.json").read_text())
+    assert info["tokenizer"] == "WordPiece" and info["normalize"] is True
+    assert info["max_length"] == 16 and info["embedding_dim"] == 24
+    assert set(info["signatures"]) == {"serving_default", "from_ids"}
+    assert info["source"] == "a local model"  # no local path in what may be published
+    capsys.readouterr()
+    status = main(["encode", str(root / "export"), "--input", str(sentences), "--output",
+                   str(root / "x.npy"), "--max-length", "8"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and err.startswith("ct: error: --max-length cannot change")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--format", "saved_model", "--quantize", "dynamic"], "--quantize applies to --format tflite"),
+    (["--format", "saved_model", "--push-to-hub", "me/x"], "--push-to-hub uploads a huggingface"),
+    (["--format", "tflite"], "must be a FILE.tflite"),
+])
+def test_export_option_mistakes_are_one_line(exported, capsys, argv, message):
+    root = exported[0]
+    status = main(["export", str(root / "trained"), "--out", str(root / "bad"), *argv])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_packaged_minilm_saved_model_gives_ct_encode_vectors(tmp_path, capsys):
+    # Held out: STS-B test sentences (the dev set is what the tokenizer check covers) and the
+    # end of the Wikipedia sample, plus long, accented, CJK and emoji lines.
+    rows = (STSB_DIR / "sts-test.csv").read_text(encoding="utf-8").splitlines()
+    texts = [row.split("\t")[5] for row in rows[:300]] + wiki_sentences(12000)[-100:]
+    sentences = write_sentences(tmp_path / "held_out.txt", texts + held_out_sentences())
+    assert main(["export", "bundled:all-MiniLM-L6-v2", "--format", "saved_model",
+                 "--out", str(tmp_path / "export")]) == 0
+    assert main(["encode", "bundled:all-MiniLM-L6-v2", "--input", str(sentences),
+                 "--output", str(tmp_path / "ct.npy"), "-q"]) == 0
+    run_export_check(tmp_path / "export", sentences, tmp_path / "strings.npy")
+    expected, got = np.load(tmp_path / "ct.npy"), np.load(tmp_path / "strings.npy")
+    assert got.shape == expected.shape == (len(texts) + len(held_out_sentences()), 384)
+    cosines = np.sum(expected * got, axis=1)  # both normalised: the model's Normalize module
+    assert cosines.min() >= 0.9999
