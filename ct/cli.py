@@ -45,9 +45,20 @@ SentEval layout under --data-dir:
   STS/STSBenchmark/sts-dev.csv, sts-test.csv      SICK/SICK_test_annotated.txt
 Missing tasks are listed as missing.
 
+your own dev sets (--task KIND:PATH, repeatable; metrics as fractions, cosine similarity,
+with sentence-transformers' definitions; see docs/guides/evaluation.md):
+  retrieval:DIR      BEIR folder: corpus.jsonl, queries.jsonl, qrels/dev.tsv (or DIR/qrels/X.tsv)
+                     nDCG@10 (primary), MRR@10, MAP@100, Recall@k, Precision@k, Accuracy@k
+  reranking:FILE     JSONL {"query": ..., "positive": [...], "negative": [...]}
+                     MAP, MRR@10, nDCG@10 (primary)
+  pairs:FILE         .tsv/.csv with a header sentence1 sentence2 label (0/1), or .jsonl
+                     AP (primary), best accuracy and F1 with their thresholds, MCC
+  sts:FILE           an STS file: Spearman (primary) and Pearson
+
 examples:
   ct eval runs/ct/final --benchmark senteval --data-dir SentEval/data/downstream --json sts.json
   ct eval runs/ct/final --sts my_pairs.tsv --format plain
+  ct eval runs/ct/final --task retrieval:data/scifact --task pairs:dev.tsv --json dev.json
 """
 
 TUNE_EPILOG = """\
@@ -176,8 +187,10 @@ def _tune_parser(commands) -> None:
 
 def _evaluate_parser(commands) -> None:
     evaluate = commands.add_parser(
-        "eval", help="score a model on STS benchmarks",
-        description="Spearman/Pearson correlation of cosine similarity with gold STS scores.",
+        "eval", help="score a model on STS benchmarks or your own dev sets",
+        description="Spearman/Pearson correlation of cosine similarity with gold STS scores; "
+                    "retrieval, reranking and pair-classification metrics on your own dev "
+                    "sets (--task).",
         epilog=EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("model", metavar="MODEL_DIR", help="model directory or bundled: name")
     evaluate.add_argument("--benchmark", choices=["senteval"],
@@ -190,6 +203,9 @@ def _evaluate_parser(commands) -> None:
                           help="format of --sts files (default: detected)")
     evaluate.add_argument("--avg-from", default="all", choices=["all", "mean"],
                           help="STS12-16 figure used in avg (default: all)")
+    evaluate.add_argument("--task", action="append", default=[], metavar="KIND:PATH",
+                          help="a dev set of kind retrieval, reranking, pairs or sts "
+                               "(repeatable; see below)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     _add_encoder_options(evaluate)
 
@@ -281,23 +297,34 @@ def _eval(args: argparse.Namespace) -> int:
     from ct.errors import ConfigError
     from ct.evaluation.benchmark import (discover_senteval, evaluate_tasks,
                                          format_results_table, sts_file_tasks)
+    from ct.evaluation.tasks import EvaluationSuite, format_task_results, parse_task, \
+        unique_names
 
-    if not args.benchmark and not args.sts:
-        raise ConfigError("nothing to evaluate: give --benchmark senteval --data-dir DIR "
-                          "and/or --sts FILE")
+    if not args.benchmark and not args.sts and not args.task:
+        raise ConfigError("nothing to evaluate: give --task KIND:PATH, --benchmark senteval "
+                          "--data-dir DIR and/or --sts FILE")
     if args.benchmark and not args.data_dir:
         raise ConfigError("--benchmark senteval needs --data-dir DIR")
     tasks, missing = {}, []
     if args.benchmark:
         tasks, missing = discover_senteval(args.data_dir)
     tasks.update(sts_file_tasks(args.sts, args.format))
-    if not tasks:
+    if (args.benchmark or args.sts) and not tasks:
         raise ConfigError(f"no STS task found under {args.data_dir}")
+    # Every dev set is read and checked before the model loads.
+    suite = EvaluationSuite(unique_names([parse_task(spec) for spec in args.task]),
+                            batch_size=args.batch_size, show_progress=_progress_mode(args))
     encoder = _load_encoder(args)
-    results = evaluate_tasks(encoder, tasks, missing, batch_size=args.batch_size,
-                             avg_from=args.avg_from, show_progress=_progress_mode(args))
+    results: dict = {"tasks": {}}
+    if tasks:
+        results = evaluate_tasks(encoder, tasks, missing, batch_size=args.batch_size,
+                                 avg_from=args.avg_from, show_progress=_progress_mode(args))
+        print(format_results_table(results))
+    if suite.tasks:
+        task_results = suite(encoder)
+        results["tasks"].update(task_results)
+        print(format_task_results(task_results))
     results["model"] = args.model
-    print(format_results_table(results))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
