@@ -472,6 +472,10 @@ def _score(value) -> str:
     return f"{value:6.2f}" if value is not None else "     -"
 
 
+def _fraction(value) -> str:
+    return f"{value:.4f}" if value is not None else "-"
+
+
 def format_pipeline_summary(summary: dict) -> str:
     """The stages table of a finished multi-stage run."""
     lines = [f"pipeline finished: {len(summary['stages'])} stages in "
@@ -485,6 +489,11 @@ def format_pipeline_summary(summary: dict) -> str:
         lines.append(f"  {row['stage']}. {row['name']:<12} {row['steps']:>6}   "
                      f"{_score(row['stsb_dev_before'])}           "
                      f"{_score(row['stsb_dev_after'])}   {kept_text}")
+    selection = summary.get("selection") or {}
+    if selection.get("metric", "stsb_dev:spearman") != "stsb_dev:spearman":
+        lines.append(f"every stage kept its model by {selection['metric']}: "
+                     f"{_fraction(selection['before'])} before the first stage, "
+                     f"{_fraction(selection['after'])} after the last")
     lines.append(f"exported model: {summary['final_model']}")
     return "\n".join(lines)
 
@@ -501,11 +510,17 @@ def format_summary(summary: dict) -> str:
              f"{summary['wall_time_s']:.0f} s ({summary['pairs_per_s']:.1f} pairs/s, "
              f"{summary['tokens_per_s']:.0f} tokens/s)"]
     stsb = summary.get("stsb_dev")
-    if stsb:
+    if stsb and stsb["before"]:
         lines += ["", "STS-B dev Spearman x100   before    after"]
         for name, before in stsb["before"].items():
             lines.append(f"  {name.replace('_', ' '):<24} {before:6.2f}   "
                          f"{stsb['after'][name]:6.2f}")
+    selection = summary.get("selection") or {}
+    if selection and summary.get("selection_metric", "stsb_dev:spearman") != "stsb_dev:spearman":
+        lines += ["", f"{selection['metric']:<25} before    after"]
+        for name, before in selection["before"].items():
+            lines.append(f"  {name.replace('_', ' '):<24} {before:.4f}   "
+                         f"{selection['after'][name]:.4f}")
     kept = summary.get("kept") or {}
     if kept:
         lines += ["", f"kept: {kept_description(kept)}"]

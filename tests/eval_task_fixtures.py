@@ -67,7 +67,8 @@ def write_retrieval_set(folder: Path, num_docs: int = 400, num_queries: int = 10
 def write_reranking_set(path: Path, num_queries: int = 40, num_negatives: int = 9,
                         seed: int = 0) -> Path:
     """JSONL: a first sentence, its pair's second sentence (and, for every third query,
-    another similar one) as positives, second sentences of other pairs as negatives."""
+    another similar one) as positives, second sentences of other pairs as negatives; every
+    fourth query's positive is an unrelated sentence instead (ranked anywhere)."""
     rng = random.Random(seed)
     pairs = [p for p in stsb_pairs("dev") if p[2] >= 3.0]
     others = [p[1] for p in stsb_pairs("dev")[800:]]
@@ -75,6 +76,8 @@ def write_reranking_set(path: Path, num_queries: int = 40, num_negatives: int = 
         for index in range(num_queries):
             first, second, _ = pairs[index]
             positives = [second] + ([pairs[index + 500][1]] if index % 3 == 0 else [])
+            if index % 4 == 1:
+                positives = [rng.choice(others)]
             negatives = rng.sample(others, num_negatives)
             handle.write(json.dumps({"query": first, "positive": positives,
                                      "negative": negatives}) + "\n")
