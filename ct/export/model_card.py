@@ -50,9 +50,9 @@ def _selection_section(stages: list) -> list[str]:
     """The Selection section: the metric each stage kept its model by, and the kept model's
     scores on the user's dev sets (``eval_tasks``)."""
     lines = ["## Selection", "",
-             "Each stage kept the model (of the evaluated models and steps, the starting model "
-             "included) with the best value of its selection metric on the user's own dev "
-             "set; metrics are fractions with sentence-transformers' definitions (cosine "
+             "The metric each stage's model was kept by, on the user's own dev set (with "
+             "keep: best, the evaluated model and step with its best value, the starting model "
+             "included); metrics are fractions with sentence-transformers' definitions (cosine "
              "similarity).", "",
              "| stage | selection metric | before | after (kept) | kept |", "|---|---|---|---|---|"]
     for stage in stages:
