@@ -12,6 +12,7 @@ from ct.config import load_config
 from ct.errors import ConfigError
 from ct.evaluation.retrieval import RetrievalEvaluator
 from ct.modeling.encoder import SentenceEncoder
+from ct.training.pipeline import TrainingPipeline
 from ct.tuning.objectives import get_objective
 from eval_task_fixtures import write_pairs_set, write_retrieval_set
 from helpers import REPO_ROOT
@@ -95,3 +96,29 @@ def test_tune_objective_reads_a_dev_set_metric_of_the_kept_model(tmp_path, dev_s
     assert get_objective("retrieval:ndcg@10", config).read(tmp_path) == 0.5
     with pytest.raises(ConfigError, match="names task 'sts'"):
         get_objective("sts:spearman", config)
+
+
+@pytest.mark.slow
+def test_every_stage_of_a_pipeline_keeps_its_model_by_the_selection_metric(
+        tmp_path, dev_sets, train_overrides, small_stsb_train):
+    run = tmp_path / "run"
+    overrides = [*train_overrides, "stages=[ct, stsb]", f"stsb.train={small_stsb_train}",
+                 "stsb.epochs=1", "stsb.eval_every=2", "sts_dev=null",
+                 *_task_overrides(dev_sets, "paraphrase:ap")]
+    summary = TrainingPipeline(load_config(PAPER, overrides), run).run()
+    rows = summary["stages"]
+    for row, folder in zip(rows, ["stage-1-ct", "stage-2-stsb"]):
+        stage = json.loads((run / folder / "summary.json").read_text())
+        evaluations = stage["stsb_dev"]["evaluations"]
+        best = max(e[f"paraphrase:ap_model_{m}"] for e in evaluations
+                   for m in (1, 2) if f"paraphrase:ap_model_{m}" in e)
+        assert stage["kept"]["selection_metric"] == "paraphrase:ap"
+        assert stage["kept"]["score"] == best == row["selection_after"]
+        assert not any(key.startswith("stsb_dev_model") for e in evaluations for key in e)
+    # The second stage starts from the first one's kept model: its step 0 is that score.
+    assert rows[1]["selection_before"] == pytest.approx(rows[0]["selection_after"], abs=1e-6)
+    assert summary["selection"] == {"metric": "paraphrase:ap",
+                                    "before": rows[0]["selection_before"],
+                                    "after": rows[1]["selection_after"]}
+    card = (run / "final" / "README.md").read_text()
+    assert "| 1. ct | `paraphrase:ap` |" in card and "| 2. stsb | `paraphrase:ap` |" in card
