@@ -67,7 +67,8 @@ the tune: section of CONFIG (the rest is a training config, as for ct train):
   max_trials            number of trials (hyperband: a cap, 0 = none); default 10
   executions_per_trial  ct train runs per trial, seeds seed, seed+1, ...; scores averaged
   objective             stsb_dev (kept model's STS-B dev Spearman, max; default),
-                        final_loss (min), pairs_per_s (max), tokens_per_s (max)
+                        final_loss (min), pairs_per_s (max), tokens_per_s (max),
+                        TASK:METRIC of eval_tasks (max, e.g. retrieval:ndcg@10)
   seed                  the tuner's seed (>= 1)
   num_initial_points    bayesian: random trials first (0: 3 x the parameters)
   max_epochs, factor, hyperband_iterations, epoch_steps

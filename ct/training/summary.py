@@ -56,6 +56,11 @@ def build_summary(trainer, wall_seconds: float, final_dir: Optional[Path],
     """The summary of ``trainer``'s stage (a :class:`ct.training.trainer.CTTrainer`)."""
     config, stage, window = trainer.config, trainer.stage, trainer.window
     kept = trainer.selection.best
+    if kept and "stsb_dev_spearman" not in kept:  # kept by another metric: its STS-B dev too
+        record = next((r for r in trainer.selection.evaluations if r["step"] == kept["step"]),
+                      {})
+        if f"stsb_dev_model_{kept['model']}" in record:
+            kept = {**kept, "stsb_dev_spearman": record[f"stsb_dev_model_{kept['model']}"]}
     summary = {
         "status": status,
         "reason": reason,
