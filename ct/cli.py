@@ -298,8 +298,8 @@ def _eval(args: argparse.Namespace) -> int:
     from ct.errors import ConfigError
     from ct.evaluation.benchmark import (discover_senteval, evaluate_tasks,
                                          format_results_table, sts_file_tasks)
-    from ct.evaluation.tasks import EvaluationSuite, format_task_results, parse_task, \
-        unique_names
+    from ct.config.eval_tasks import named_tasks
+    from ct.evaluation.tasks import EvaluationSuite, format_task_results, parse_task
 
     if not args.benchmark and not args.sts and not args.task:
         raise ConfigError("nothing to evaluate: give --task KIND:PATH, --benchmark senteval "
@@ -313,7 +313,7 @@ def _eval(args: argparse.Namespace) -> int:
     if (args.benchmark or args.sts) and not tasks:
         raise ConfigError(f"no STS task found under {args.data_dir}")
     # Every dev set is read and checked before the model loads.
-    suite = EvaluationSuite(unique_names([parse_task(spec) for spec in args.task]),
+    suite = EvaluationSuite(named_tasks([parse_task(spec) for spec in args.task]),
                             batch_size=args.batch_size, show_progress=_progress_mode(args))
     encoder = _load_encoder(args)
     results: dict = {"tasks": {}}

@@ -85,12 +85,14 @@ def write_reranking_set(path: Path, num_queries: int = 40, num_negatives: int = 
 
 
 def write_pairs_set(path: Path, num_pairs: int = 200) -> Path:
-    """A CSV (quoted where a sentence holds a comma) or TSV of STS-B dev pairs labelled 1
-    when their gold score is >= 3."""
+    """A CSV (quoted where a sentence holds a comma), TSV or JSONL file of STS-B dev pairs
+    labelled 1 when their gold score is >= 3 (JSONL labels are the strings "0"/"1")."""
     rows = [(str(i), a, b, str(int(s >= 3.0)))
             for i, (a, b, s) in enumerate(stsb_pairs("dev")[:num_pairs])]
     header = ["id", "sentence1", "sentence2", "label"]
-    if path.suffix == ".csv":
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(dict(zip(header, row))) + "\n" for row in rows))
+    elif path.suffix == ".csv":
         with open(path, "w", newline="") as handle:
             csv.writer(handle).writerows([header, *rows])
     else:

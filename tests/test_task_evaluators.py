@@ -14,10 +14,12 @@ import pytest
 from sklearn.metrics import average_precision_score, ndcg_score
 
 from ct.cli import main
+from ct.config.eval_tasks import TASK_KINDS, TASK_METRICS, named_tasks
 from ct.data.retrieval_set import RetrievalSet
 from ct.evaluation.pair_classification import best_thresholds
 from ct.evaluation.ranking_metrics import average_precision, cutoff_metrics, tie_averaged_ndcg
 from ct.evaluation.retrieval import RetrievalEvaluator
+from ct.evaluation.tasks import EVALUATORS, EvaluationSuite, parse_task
 from eval_task_fixtures import (write_pairs_set, write_reranking_set, write_retrieval_set,
                                 write_sts_set)
 from helpers import REPO_ROOT, torch_python
@@ -37,6 +39,37 @@ class TableEncoder:
         if normalize:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
+
+
+class HashEncoder:
+    """An encoder with a fixed pseudo-random vector per text."""
+
+    def encode(self, texts, batch_size=64, normalize=False, show_progress=False):
+        import zlib
+
+        vectors = np.array([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8)
+                            for t in texts], np.float32)
+        if normalize:
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors
+
+
+def test_every_kind_has_an_evaluator_reporting_the_metrics_configs_may_name(tmp_path):
+    assert set(EVALUATORS) == set(TASK_KINDS) == set(TASK_METRICS)
+    specs = [f"retrieval:{write_retrieval_set(tmp_path / 'beir', 30, 8)}",
+             f"reranking:{write_reranking_set(tmp_path / 'r.jsonl', 6, 4)}",
+             f"pairs:{write_pairs_set(tmp_path / 'p.jsonl', 20)}",
+             f"pairs:{write_pairs_set(tmp_path / 'p.csv', 20)}",
+             f"sts:{write_sts_set(tmp_path / 's.tsv', 20)}"]
+    tasks = named_tasks([parse_task(spec) for spec in specs])
+    assert [t.name for t in tasks] == ["retrieval", "reranking", "pairs", "pairs_2", "sts"]
+    results = EvaluationSuite(tasks)(HashEncoder())
+    for name, result in results.items():
+        kind = result["kind"]
+        figures = set(result) - {"kind", "primary_metric", "num_pairs"}
+        assert figures == set(TASK_METRICS[kind]), kind
+        assert result["primary_metric"] in figures
+    assert results["pairs"] == results["pairs_2"]  # JSONL and CSV read alike
 
 
 @pytest.mark.parametrize("seed", range(5))

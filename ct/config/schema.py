@@ -512,13 +512,14 @@ class TrainConfig:
 
     def _validate_selection(self) -> None:
         """``eval_tasks`` names and ``selection_metric`` against what is evaluated."""
-        from ct.evaluation.tasks import EvalTask, split_metric, unique_names
+        from ct.config.eval_tasks import check_kind, named_tasks, split_metric
 
         for index, task in enumerate(self.eval_tasks):
             if task.kind is None or not task.path:
                 raise ConfigError(f"eval_tasks[{index}] needs kind (one of "
                                   f"{', '.join(choices(EvalTaskKind))}) and path")
-        tasks = unique_names([EvalTask(t.kind, t.path, t.name or "") for t in self.eval_tasks])
+            check_kind(task.kind, f"eval_tasks[{index}]")
+        tasks = named_tasks(self.eval_tasks)
         if "stsb_dev" in {task.name for task in tasks}:
             raise ConfigError("eval_tasks: the name stsb_dev is the STS-B dev set of sts_dev; "
                               "name the task differently")

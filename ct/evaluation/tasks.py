@@ -13,21 +13,21 @@ kind           evaluator                               dev set
 
 Every evaluator is built with ``from_path(path, name=..., batch_size=...)`` and called with an
 encoder; it returns its metrics (fractions, as sentence-transformers reports them) and
-``primary_metric``. A task is named (default: its kind); ``TASK:METRIC`` (e.g.
-``retrieval:ndcg@10``) names one figure, as ``selection_metric`` does.
+``primary_metric``. Task names and ``TASK:METRIC`` references are
+:mod:`ct.config.eval_tasks`' job.
 
 Example:
-    >>> tasks = [parse_task("retrieval:data/scifact"), parse_task("pairs:dev.tsv")]
+    >>> tasks = named_tasks([parse_task("retrieval:data/scifact"), parse_task("pairs:dev.tsv")])
     >>> suite = EvaluationSuite(tasks)
     >>> suite(encoder)["retrieval"]["ndcg@10"]
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-from typing import Optional, Sequence
+from typing import Sequence
 
+from ct.config.eval_tasks import TASK_KINDS, check_kind
+from ct.config.schema import EvalTaskConfig
 from ct.errors import ConfigError
 
 # kind -> (module, class); imported when used, so reading a config stays light.
@@ -37,98 +37,18 @@ EVALUATORS = {
     "reranking": ("ct.evaluation.reranking", "RerankingEvaluator"),
     "pairs": ("ct.evaluation.pair_classification", "PairClassificationEvaluator"),
 }
-TASK_KINDS = tuple(EVALUATORS)
-
-# The figures each kind reports (the default cutoffs), for checking ``TASK:METRIC`` names
-# before anything is evaluated.
-METRICS = {
-    "sts": ("spearman", "pearson"),
-    "retrieval": (*(f"accuracy@{k}" for k in (1, 3, 5, 10)),
-                  *(f"{m}@{k}" for k in (1, 3, 5, 10, 100) for m in ("precision", "recall")),
-                  "mrr@10", "ndcg@10", "map@100"),
-    "reranking": ("map", "mrr@10", "ndcg@10"),
-    "pairs": ("ap", "accuracy", "accuracy_threshold", "f1", "precision", "recall",
-              "f1_threshold", "mcc"),
-}
-PRIMARY_METRICS = {"sts": "spearman", "retrieval": "ndcg@10", "reranking": "ndcg@10",
-                   "pairs": "ap"}
 
 
-@dataclasses.dataclass
-class EvalTask:
-    """One dev set: its kind, path and name."""
-
-    kind: str
-    path: str
-    name: str = ""
-
-    def __post_init__(self):
-        if self.kind not in EVALUATORS:
-            close = difflib.get_close_matches(str(self.kind), TASK_KINDS, n=1)
-            raise ConfigError(f"unknown evaluation task kind {self.kind!r}; choose one of "
-                              f"{', '.join(TASK_KINDS)}"
-                              + (f" (did you mean {close[0]!r}?)" if close else ""))
-        self.name = self.name or self.kind
-
-
-def parse_task(spec: str) -> EvalTask:
-    """``KIND:PATH`` (as ``ct eval --task`` takes it) -> :class:`EvalTask` named KIND."""
+def parse_task(spec: str) -> EvalTaskConfig:
+    """``KIND:PATH`` (as ``ct eval --task`` takes it) -> a task named KIND."""
     kind, separator, path = spec.partition(":")
     if not separator or not path:
         raise ConfigError(f"--task {spec!r}: expected KIND:PATH with KIND one of "
                           f"{', '.join(TASK_KINDS)} (e.g. retrieval:data/scifact)")
-    return EvalTask(kind.strip(), path)
+    return EvalTaskConfig(check_kind(kind.strip(), f"--task {spec}"), path)
 
 
-def unique_names(tasks: Sequence[EvalTask]) -> list[EvalTask]:
-    """The tasks with distinct names: a repeated default name gets ``_2``, ``_3``, ...;
-    repeated explicit names are an error."""
-    seen: dict[str, int] = {}
-    named = []
-    for task in tasks:
-        name = task.name
-        if name in seen:
-            if name != task.kind:
-                raise ConfigError(f"two evaluation tasks are named {name!r}; give each a "
-                                  "different name")
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        seen.setdefault(name, 1)
-        named.append(dataclasses.replace(task, name=name))
-    return named
-
-
-def split_metric(metric: str, tasks: Sequence[EvalTask], option: str = "selection_metric",
-                 extra_tasks: Optional[dict] = None) -> tuple[str, str]:
-    """``(task name, metric)`` of ``TASK:METRIC``, checked against the tasks' kinds.
-
-    Args:
-        metric: e.g. ``retrieval:ndcg@10``.
-        tasks: the configured tasks.
-        option: the option named in errors.
-        extra_tasks: other task names and their kinds (``{"stsb_dev": "sts"}``).
-
-    Raises:
-        ConfigError: not TASK:METRIC, an unknown task, or a metric its kind does not report.
-    """
-    kinds = {**(extra_tasks or {}), **{task.name: task.kind for task in tasks}}
-    name, separator, figure = metric.partition(":")
-    if not separator or not figure:
-        raise ConfigError(f"{option} {metric!r}: expected TASK:METRIC, e.g. retrieval:ndcg@10 "
-                          f"(tasks: {', '.join(kinds) or 'none; add eval_tasks'})")
-    if name not in kinds:
-        raise ConfigError(f"{option} {metric!r} names task {name!r}, which is not evaluated; "
-                          f"the tasks are {', '.join(kinds) or 'none (add eval_tasks)'}")
-    known = METRICS[kinds[name]]
-    if figure not in known:
-        close = difflib.get_close_matches(figure, known, n=1)
-        raise ConfigError(f"{option} {metric!r}: a {kinds[name]} task reports "
-                          f"{', '.join(known)}" + (f" (did you mean {name}:{close[0]}?)"
-                                                   if close else ""))
-    return name, figure
-
-
-def build_evaluator(task: EvalTask, batch_size: int = 64, show_progress=False):
+def build_evaluator(task: EvalTaskConfig, batch_size: int = 64, show_progress=False):
     """The evaluator of ``task``, its dev set read and checked.
 
     Raises:
@@ -146,14 +66,14 @@ class EvaluationSuite:
     """Scores an encoder on several tasks; each dev set is read (and checked) on creation.
 
     Args:
-        tasks: the tasks, with distinct names (:func:`unique_names`).
+        tasks: the tasks, with distinct names (:func:`ct.config.eval_tasks.named_tasks`).
         batch_size: sentences per forward pass.
         show_progress: show encoding progress (True or a :mod:`ct.progress` mode).
 
     Calling it returns ``{task name: {"kind": kind, metric: value, ..., "primary_metric"}}``.
     """
 
-    def __init__(self, tasks: Sequence[EvalTask], batch_size: int = 64, show_progress=False):
+    def __init__(self, tasks: Sequence[EvalTaskConfig], batch_size: int = 64, show_progress=False):
         self.tasks = list(tasks)
         self.evaluators = {task.name: build_evaluator(task, batch_size, show_progress)
                            for task in self.tasks}

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ct.config.eval_tasks import named_tasks
+from ct.config.schema import EvalTaskConfig
 from ct.evaluation.sts import STSEvaluator
-from ct.evaluation.tasks import EvalTask, EvaluationSuite, flat_scores, unique_names
+from ct.evaluation.tasks import EvaluationSuite, flat_scores
 
 DEFAULT_SELECTION_METRIC = "stsb_dev:spearman"
 STSB_KEY = "stsb_dev"
@@ -41,10 +43,9 @@ def format_score(metric: str, score: Optional[float]) -> str:
     return f"{score:.2f}" if metric == DEFAULT_SELECTION_METRIC else f"{score:.4f}"
 
 
-def config_tasks(config) -> list[EvalTask]:
-    """The :class:`EvalTask` list of a config's ``eval_tasks`` (names made unique)."""
-    return unique_names([EvalTask(task.kind, task.path, task.name or "")
-                         for task in config.eval_tasks])
+def config_tasks(config) -> list[EvalTaskConfig]:
+    """A config's ``eval_tasks``, each named (names made unique)."""
+    return named_tasks(config.eval_tasks)
 
 
 class DevEvaluation:
@@ -58,7 +59,7 @@ class DevEvaluation:
         batch_size: sentences per forward pass.
     """
 
-    def __init__(self, sts_dev: Optional[str], tasks: list[EvalTask],
+    def __init__(self, sts_dev: Optional[str], tasks: list[EvalTaskConfig],
                  metric: str = DEFAULT_SELECTION_METRIC, batch_size: int = 64):
         self.sts = (STSEvaluator.from_file(sts_dev, name=STSB_KEY, batch_size=batch_size)
                     if sts_dev else None)
@@ -109,8 +110,8 @@ def kept_task_scores(evaluations: list[dict], kept: Optional[dict],
         return None
     suffix = f"_model_{kept['model']}"
     result = {}
-    for task in unique_names([EvalTask(t["kind"], t["path"], t.get("name") or "")
-                              for t in tasks]):
+    for task in named_tasks([EvalTaskConfig(t["kind"], t["path"], t.get("name"))
+                             for t in tasks]):
         prefix = f"{task.name}:"
         metrics = {key[len(prefix):-len(suffix)]: value for key, value in record.items()
                    if key.startswith(prefix) and key.endswith(suffix)}

@@ -70,10 +70,9 @@ def get_objective(name: str, config: TrainConfig) -> Objective:
             reports.
     """
     if ":" in name:
-        from ct.evaluation.tasks import split_metric
-        from ct.training.dev_evaluation import config_tasks
+        from ct.config.eval_tasks import named_tasks, split_metric
 
-        _, metric = split_metric(name, config_tasks(config), option="tune.objective")
+        _, metric = split_metric(name, named_tasks(config.eval_tasks), option="tune.objective")
         if metric.endswith("_threshold"):
             raise ConfigError(f"tune.objective {name}: a threshold is not a score to maximise")
         return Objective(name, "max", f"{name} of the kept model")
