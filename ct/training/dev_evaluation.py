@@ -94,14 +94,14 @@ class DevEvaluation:
 
 
 def kept_task_scores(evaluations: list[dict], kept: Optional[dict],
-                     tasks: list[dict]) -> Optional[dict]:
+                     tasks: list[EvalTaskConfig]) -> Optional[dict]:
     """``{task name: {"kind", "path", metric: value}}``: every metric of the kept model at the
     kept step's evaluation, or None without tasks or an evaluation at that step.
 
     Args:
         evaluations: the run's evaluation records.
         kept: the kept model (``{"model", "step", ...}``).
-        tasks: the config's ``eval_tasks`` (dicts of kind, path, name).
+        tasks: the config's named ``eval_tasks`` (:func:`config_tasks`).
     """
     if not tasks or not kept:
         return None
@@ -110,8 +110,7 @@ def kept_task_scores(evaluations: list[dict], kept: Optional[dict],
         return None
     suffix = f"_model_{kept['model']}"
     result = {}
-    for task in named_tasks([EvalTaskConfig(t["kind"], t["path"], t.get("name"))
-                             for t in tasks]):
+    for task in tasks:
         prefix = f"{task.name}:"
         metrics = {key[len(prefix):-len(suffix)]: value for key, value in record.items()
                    if key.startswith(prefix) and key.endswith(suffix)}

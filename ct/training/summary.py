@@ -15,8 +15,8 @@ from typing import Optional
 from ct.config import config_to_dict
 from ct.export.save import publish_encoder, publish_model_copy
 from ct.export.training_record import training_record
-from ct.training.dev_evaluation import (DEFAULT_SELECTION_METRIC, format_score,
-                                        kept_task_scores, selection_label)
+from ct.training.dev_evaluation import (DEFAULT_SELECTION_METRIC, config_tasks,
+                                        format_score, kept_task_scores, selection_label)
 from ct.training.metrics_log import METRICS_FILE
 
 
@@ -86,7 +86,7 @@ def build_summary(trainer, wall_seconds: float, final_dir: Optional[Path],
         "kept": kept,
         # every metric of the user's dev sets, for the kept model at the kept step
         "eval_tasks": kept_task_scores(trainer.selection.evaluations, kept,
-                                       config_to_dict(config)["eval_tasks"]),
+                                       config_tasks(config)),
         "kept_is_starting_model": trainer.selection.kept_is_untouched(),
         "final_model": str(final_dir) if final_dir else None,
     }
