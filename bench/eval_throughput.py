@@ -148,12 +148,14 @@ def main() -> None:
         return
     work = Path(args.workdir or Path(tempfile.gettempdir()) / f"ct-eval-bench-{args.docs}")
     corpus = build_corpus(work / "beir", args.docs, args.queries)
+    args.corpus = str(corpus)
     child = [sys.executable, __file__, "--side", "ct", "--corpus", str(corpus), "--model",
              args.model, "--batch-size", str(args.batch_size), "--chunk", str(args.chunk)]
     if args.random_vectors:
         child.append("--random-vectors")
     output = subprocess.run(child, check=True, capture_output=True, text=True).stdout
     rows = {"ct": json.loads(output.strip().splitlines()[-1])}
+    print("ct:", json.dumps(rows["ct"]), flush=True)
     if not args.skip_st:
         model_dir = work / "model"
         if not (model_dir / "modules.json").exists():
