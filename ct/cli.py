@@ -46,9 +46,20 @@ SentEval layout under --data-dir:
   STS/STSBenchmark/sts-dev.csv, sts-test.csv      SICK/SICK_test_annotated.txt
 Missing tasks are listed as missing.
 
+your own dev sets (--task KIND:PATH, repeatable; metrics as fractions, cosine similarity,
+with sentence-transformers' definitions; see docs/guides/evaluation.md):
+  retrieval:DIR      BEIR folder: corpus.jsonl, queries.jsonl, qrels/dev.tsv (or DIR/qrels/X.tsv)
+                     nDCG@10 (primary), MRR@10, MAP@100, Recall@k, Precision@k, Accuracy@k
+  reranking:FILE     JSONL {"query": ..., "positive": [...], "negative": [...]}
+                     MAP, MRR@10, nDCG@10 (primary)
+  pairs:FILE         .tsv/.csv with a header sentence1 sentence2 label (0/1), or .jsonl
+                     AP (primary), best accuracy and F1 with their thresholds, MCC
+  sts:FILE           an STS file: Spearman (primary) and Pearson
+
 examples:
   ct eval runs/ct/final --benchmark senteval --data-dir SentEval/data/downstream --json sts.json
   ct eval runs/ct/final --sts my_pairs.tsv --format plain
+  ct eval runs/ct/final --task retrieval:data/scifact --task pairs:dev.tsv --json dev.json
 """
 
 TUNE_EPILOG = """\
@@ -57,7 +68,8 @@ the tune: section of CONFIG (the rest is a training config, as for ct train):
   max_trials            number of trials (hyperband: a cap, 0 = none); default 10
   executions_per_trial  ct train runs per trial, seeds seed, seed+1, ...; scores averaged
   objective             stsb_dev (kept model's STS-B dev Spearman, max; default),
-                        final_loss (min), pairs_per_s (max), tokens_per_s (max)
+                        final_loss (min), pairs_per_s (max), tokens_per_s (max),
+                        TASK:METRIC of eval_tasks (max, e.g. retrieval:ndcg@10)
   seed                  the tuner's seed (>= 1)
   num_initial_points    bayesian: random trials first (0: 3 x the parameters)
   max_epochs, factor, hyperband_iterations, epoch_steps
@@ -190,8 +202,10 @@ def _tune_parser(commands) -> None:
 
 def _evaluate_parser(commands) -> None:
     evaluate = commands.add_parser(
-        "eval", help="score a model on STS benchmarks",
-        description="Spearman/Pearson correlation of cosine similarity with gold STS scores.",
+        "eval", help="score a model on STS benchmarks or your own dev sets",
+        description="Spearman/Pearson correlation of cosine similarity with gold STS scores; "
+                    "retrieval, reranking and pair-classification metrics on your own dev "
+                    "sets (--task).",
         epilog=EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("model", metavar="MODEL_DIR", help="model directory or bundled: name")
     evaluate.add_argument("--benchmark", choices=["senteval"],
@@ -204,6 +218,9 @@ def _evaluate_parser(commands) -> None:
                           help="format of --sts files (default: detected)")
     evaluate.add_argument("--avg-from", default="all", choices=["all", "mean"],
                           help="STS12-16 figure used in avg (default: all)")
+    evaluate.add_argument("--task", action="append", default=[], metavar="KIND:PATH",
+                          help="a dev set of kind retrieval, reranking, pairs or sts "
+                               "(repeatable; see below)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     _add_encoder_options(evaluate)
 
@@ -316,23 +333,34 @@ def _eval(args: argparse.Namespace) -> int:
     from ct.errors import ConfigError
     from ct.evaluation.benchmark import (discover_senteval, evaluate_tasks,
                                          format_results_table, sts_file_tasks)
+    from ct.config.eval_tasks import named_tasks
+    from ct.evaluation.tasks import EvaluationSuite, format_task_results, parse_task
 
-    if not args.benchmark and not args.sts:
-        raise ConfigError("nothing to evaluate: give --benchmark senteval --data-dir DIR "
-                          "and/or --sts FILE")
+    if not args.benchmark and not args.sts and not args.task:
+        raise ConfigError("nothing to evaluate: give --task KIND:PATH, --benchmark senteval "
+                          "--data-dir DIR and/or --sts FILE")
     if args.benchmark and not args.data_dir:
         raise ConfigError("--benchmark senteval needs --data-dir DIR")
     tasks, missing = {}, []
     if args.benchmark:
         tasks, missing = discover_senteval(args.data_dir)
     tasks.update(sts_file_tasks(args.sts, args.format))
-    if not tasks:
+    if (args.benchmark or args.sts) and not tasks:
         raise ConfigError(f"no STS task found under {args.data_dir}")
+    # Every dev set is read and checked before the model loads.
+    suite = EvaluationSuite(named_tasks([parse_task(spec) for spec in args.task]),
+                            batch_size=args.batch_size, show_progress=_progress_mode(args))
     encoder = _load_encoder(args)
-    results = evaluate_tasks(encoder, tasks, missing, batch_size=args.batch_size,
-                             avg_from=args.avg_from, show_progress=_progress_mode(args))
+    results: dict = {"tasks": {}}
+    if tasks:
+        results = evaluate_tasks(encoder, tasks, missing, batch_size=args.batch_size,
+                                 avg_from=args.avg_from, show_progress=_progress_mode(args))
+        print(format_results_table(results))
+    if suite.tasks:
+        task_results = suite(encoder)
+        results["tasks"].update(task_results)
+        print(format_task_results(task_results))
     results["model"] = args.model
-    print(format_results_table(results))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
@@ -501,6 +529,10 @@ def _score(value) -> str:
     return f"{value:6.2f}" if value is not None else "     -"
 
 
+def _fraction(value) -> str:
+    return f"{value:.4f}" if value is not None else "-"
+
+
 def format_pipeline_summary(summary: dict) -> str:
     """The stages table of a finished multi-stage run."""
     lines = [f"pipeline finished: {len(summary['stages'])} stages in "
@@ -514,6 +546,11 @@ def format_pipeline_summary(summary: dict) -> str:
         lines.append(f"  {row['stage']}. {row['name']:<12} {row['steps']:>6}   "
                      f"{_score(row['stsb_dev_before'])}           "
                      f"{_score(row['stsb_dev_after'])}   {kept_text}")
+    selection = summary.get("selection") or {}
+    if selection.get("metric", "stsb_dev:spearman") != "stsb_dev:spearman":
+        lines.append(f"every stage kept its model by {selection['metric']}: "
+                     f"{_fraction(selection['before'])} before the first stage, "
+                     f"{_fraction(selection['after'])} after the last")
     lines.append(f"exported model: {summary['final_model']}")
     return "\n".join(lines)
 
@@ -530,11 +567,17 @@ def format_summary(summary: dict) -> str:
              f"{summary['wall_time_s']:.0f} s ({summary['pairs_per_s']:.1f} pairs/s, "
              f"{summary['tokens_per_s']:.0f} tokens/s)"]
     stsb = summary.get("stsb_dev")
-    if stsb:
+    if stsb and stsb["before"]:
         lines += ["", "STS-B dev Spearman x100   before    after"]
         for name, before in stsb["before"].items():
             lines.append(f"  {name.replace('_', ' '):<24} {before:6.2f}   "
                          f"{stsb['after'][name]:6.2f}")
+    selection = summary.get("selection") or {}
+    if selection and summary.get("selection_metric", "stsb_dev:spearman") != "stsb_dev:spearman":
+        lines += ["", f"{selection['metric']:<25} before    after"]
+        for name, before in selection["before"].items():
+            lines.append(f"  {name.replace('_', ' '):<24} {before:.4f}   "
+                         f"{selection['after'][name]:.4f}")
     kept = summary.get("kept") or {}
     if kept:
         lines += ["", f"kept: {kept_description(kept)}"]

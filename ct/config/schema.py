@@ -31,6 +31,8 @@ Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
 OptimizerName = Literal["rmsprop", "adam", "adamw", "sgd"]
 NLIObjective = Literal["softmax", "in_batch_negatives"]
 AlignLoss = Literal["mse", "cosine", "contrastive"]
+# The evaluator kinds of ct.evaluation.tasks.EVALUATORS.
+EvalTaskKind = Literal["sts", "retrieval", "reranking", "pairs"]
 
 
 def choices(literal_type: Any) -> tuple:
@@ -128,6 +130,19 @@ class TFDSSource:
                    "text); NLI and STS datasets read their sentence features by name")
     download: bool = option(False, help="let ct download and prepare the dataset (needs "
                                         "network)")
+
+
+@dataclasses.dataclass
+class EvalTaskConfig:
+    """A dev set of the user's own task, scored at every evaluation (see
+    ``docs/guides/evaluation.md`` for the file formats and metrics)."""
+
+    kind: Optional[EvalTaskKind] = option(None, help="retrieval (a BEIR folder), reranking "
+                                                     "(JSONL), pairs (TSV/CSV/JSONL "
+                                                     "sentence1, sentence2, label) or sts")
+    path: str = option("", help="the folder (retrieval) or file")
+    name: Optional[str] = option(None, help="the task's name in logs and selection_metric "
+                                            "(default: the kind)")
 
 
 def _check_positive(config: Any, *names: str, prefix: str = "") -> None:
@@ -381,6 +396,13 @@ class TrainConfig:
     # Evaluation and model selection
     sts_dev: Optional[str] = option("bundled:stsb-dev", help="STS file for model selection "
                                                              "(null: no evaluation)")
+    eval_tasks: list[EvalTaskConfig] = option(
+        help="your own dev sets, scored with every STS-B dev evaluation: a list of {kind, "
+             "path, name}", factory=list)
+    selection_metric: str = option(
+        "stsb_dev:spearman", help="TASK:METRIC whose best value keep: best keeps, e.g. "
+                                  "retrieval:ndcg@10 (a task of eval_tasks, by name); "
+                                  "stsb_dev:spearman is STS-B dev (sts_dev)")
     eval_every: int = option(500, help="CT: steps between STS-B dev evaluations (CT code: "
                                        "between epochs of 500 steps)")
     eval_batch_size: int = option(64, help="sentences per batch when evaluating")
@@ -459,6 +481,7 @@ class TrainConfig:
         if self.loss_scale_initial < 1:
             raise ConfigError(f"loss_scale_initial must be >= 1, got {self.loss_scale_initial}")
         _check_positive(self, "loss_scale_growth_steps")
+        self._validate_selection()
         for name in self.stages:
             if name == "ct":
                 self.validate_ct()
@@ -491,6 +514,35 @@ class TrainConfig:
             raise ConfigError("corpus is empty: give at least one file or glob, or "
                               "corpus_tfds.name")
         self.optimizer.validate("optimizer")
+
+    def _validate_selection(self) -> None:
+        """``eval_tasks`` names and ``selection_metric`` against what is evaluated."""
+        from ct.config.eval_tasks import check_kind, named_tasks, split_metric
+
+        for index, task in enumerate(self.eval_tasks):
+            if task.kind is None or not task.path:
+                raise ConfigError(f"eval_tasks[{index}] needs kind (one of "
+                                  f"{', '.join(choices(EvalTaskKind))}) and path")
+            check_kind(task.kind, f"eval_tasks[{index}]")
+        tasks = named_tasks(self.eval_tasks)
+        if "stsb_dev" in {task.name for task in tasks}:
+            raise ConfigError("eval_tasks: the name stsb_dev is the STS-B dev set of sts_dev; "
+                              "name the task differently")
+        if self.selection_metric == "stsb_dev:spearman":
+            if tasks and not self.sts_dev:
+                raise ConfigError("selection_metric stsb_dev:spearman needs sts_dev, which is "
+                                  "null; set selection_metric to a metric of eval_tasks, e.g. "
+                                  f"{tasks[0].name}:ndcg@10")
+            return
+        name, metric = split_metric(self.selection_metric, tasks,
+                                    extra_tasks={"stsb_dev": "sts"} if self.sts_dev else {})
+        if name == "stsb_dev" and metric != "spearman":
+            raise ConfigError(f"selection_metric {self.selection_metric}: STS-B dev (sts_dev) "
+                              "is scored by spearman only; add the file to eval_tasks as "
+                              "kind sts for its other metrics")
+        if metric.endswith("_threshold"):
+            raise ConfigError(f"selection_metric {self.selection_metric}: a threshold is not "
+                              "a score to maximise; choose ap, f1 or accuracy")
 
     def _validate_stage_list(self) -> None:
         if not self.stages:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
@@ -39,6 +38,7 @@ import numpy as np
 
 from ct.data.file_patterns import expand_patterns
 from ct.data.readers.compression import without_compression
+from ct.data.records import jsonl_objects
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.resources import resolve_path
@@ -246,22 +246,8 @@ def nli_triplets(pairs: NLIPairs, seed: int = 0) -> tuple[list[str], list[str], 
 # ---------------------------------------------------------------------------------- readers
 def _jsonl_records(path: str | Path, source: str) -> Iterator[tuple[int, str, str, str]]:
     """Yields ``(line, sentence1, sentence2, gold_label)`` of a JSONL file."""
-    for number, line in iter_decoded_lines(path, "NLI file"):
-        if number == 1:
-            line = line.lstrip(_BOM)
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{source}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{source}:{number}: expected a JSON object with sentence1, "
-                            f"sentence2 and gold_label, got {type(record).__name__}")
+    for number, record in jsonl_objects(path, "NLI file", (*_SENTENCE_KEYS, "gold_label")):
         for key in (*_SENTENCE_KEYS, "gold_label"):
-            if key not in record:
-                raise DataError(f"{source}:{number}: no key {key!r} (SNLI/MultiNLI JSONL "
-                                "records hold sentence1, sentence2 and gold_label)")
             if not isinstance(record[key], str):
                 raise DataError(f"{source}:{number}: {key!r} is "
                                 f"{type(record[key]).__name__}, not a string")

@@ -59,16 +59,23 @@ class STSEvaluator:
         name: label used in logs and results (e.g. ``"stsb_dev"``).
         batch_size: sentences per forward pass.
 
+        as_fraction: report correlations as fractions (as sentence-transformers'
+            ``EmbeddingSimilarityEvaluator`` and the other ``ct eval --task`` kinds do)
+            rather than x100 (the CT and SimCSE papers' tables).
+
     Calling it returns ``{"spearman", "pearson", "num_pairs", "primary_metric"}``; correlations
-    are x100.
+    are x100 unless ``as_fraction``.
     """
 
+    kind = "sts"
     primary_metric = "spearman"
 
-    def __init__(self, pairs: STSPairs, name: str = "sts", batch_size: int = 64):
+    def __init__(self, pairs: STSPairs, name: str = "sts", batch_size: int = 64,
+                 as_fraction: bool = False):
         self.pairs = pairs
         self.name = name
         self.batch_size = batch_size
+        self.as_fraction = as_fraction
 
     @classmethod
     def from_file(cls, path: str, name: str = "stsb_dev", batch_size: int = 64,
@@ -76,8 +83,18 @@ class STSEvaluator:
         """Builds an evaluator from an STS file (any supported format) or ``bundled:stsb-dev``."""
         return cls(read_sts_file(path, format), name=name, batch_size=batch_size)
 
+    @classmethod
+    def from_path(cls, path: str, name: str = "sts", batch_size: int = 64,
+                  **kwargs) -> "STSEvaluator":
+        """An evaluator of ``ct eval --task sts:PATH`` and ``eval_tasks``: any STS file,
+        correlations as fractions."""
+        kwargs.pop("show_progress", None)
+        return cls(read_sts_file(path), name=name, batch_size=batch_size, as_fraction=True)
+
     def __call__(self, encoder) -> dict:
         """Evaluates ``encoder`` (anything with ``encode(list_of_texts) -> ndarray``)."""
         (similarities,) = pair_similarities(encoder, [self.pairs], self.batch_size)
-        return {**correlations(similarities, self.pairs.scores),
-                "primary_metric": self.primary_metric}
+        result = correlations(similarities, self.pairs.scores)
+        if self.as_fraction:
+            result.update(spearman=result["spearman"] / 100, pearson=result["pearson"] / 100)
+        return {**result, "primary_metric": self.primary_metric}

@@ -2,7 +2,8 @@
 
 It says what the model is (base model, pooling, max length), how it was trained (each stage's
 objective, key hyperparameters and data), what the run measured (STS-B dev Spearman before and
-after each stage), and how to load it from ``sentence-transformers``, PyTorch ``transformers``,
+after each stage; the selection metric and the kept model's scores on the user's own dev sets
+when it was kept by one), and how to load it from ``sentence-transformers``, PyTorch ``transformers``,
 TF ``transformers`` and ``ct``. The YAML header is what the Hugging Face hub reads.
 
 Example:
@@ -38,6 +39,47 @@ def _base_model(reference: Optional[str]) -> tuple[str, Optional[str]]:
     if looks_like_hub_id:
         return reference, reference
     return f"a local checkpoint (`{Path(reference).name}`)", None
+
+
+_STSB_METRIC = "stsb_dev:spearman"
+# The figures the card shows of each kind of dev set (ct eval --task reports more).
+_CARD_METRICS = {"retrieval": ("ndcg@10", "mrr@10", "map@100", "recall@10", "recall@100",
+                               "accuracy@1"),
+                 "reranking": ("map", "mrr@10", "ndcg@10"),
+                 "pairs": ("ap", "f1", "accuracy"), "sts": ("spearman", "pearson")}
+
+
+def _selection_section(stages: list) -> list[str]:
+    """The Selection section: the metric each stage kept its model by, and the kept model's
+    scores on the user's dev sets (``eval_tasks``)."""
+    lines = ["## Selection", "",
+             "The metric each stage's model was kept by, on the user's own dev set (with "
+             "keep: best, the evaluated model and step with its best value, the starting model "
+             "included); metrics are fractions with sentence-transformers' definitions (cosine "
+             "similarity).", "",
+             "| stage | selection metric | before | after (kept) | kept |", "|---|---|---|---|---|"]
+    for stage in stages:
+        kept = stage.get("kept") or {}
+        kept_text = f"model {kept.get('model')} at step {kept.get('step')}" if kept else "-"
+        metric = stage.get("selection_metric", _STSB_METRIC)
+        shown = _score if metric == _STSB_METRIC else _fraction
+        lines.append(f"| {stage['stage']}. {stage['name']} | `{metric}` | "
+                     f"{shown(stage.get('selection_before'))} | "
+                     f"{shown(stage.get('selection_after'))} | {kept_text} |")
+    tasks = stages[-1].get("eval_tasks") or {}
+    if tasks:
+        lines += ["", "The kept model on each dev set:", "", "| task | kind | scores |",
+                  "|---|---|---|"]
+        for name, result in tasks.items():
+            scores = ", ".join(f"{key} {_fraction(result.get(key))}"
+                               for key in _CARD_METRICS.get(result.get("kind"), ())
+                               if key in result)
+            lines.append(f"| {name} | {result.get('kind')} | {scores} |")
+    return lines + [""]
+
+
+def _fraction(value) -> str:
+    return f"{value:.4f}" if value is not None else "-"
 
 
 def _score(value) -> str:
@@ -210,11 +252,15 @@ def build_model_card(record: Optional[dict], model_id: str,
             lines.append(f"| {stage['stage']}. {stage['name']} | {stage['objective']} | "
                          f"{stage.get('steps_trained')} | {_data(stage.get('data', {}))} | "
                          f"{_hyperparameters(stage.get('hyperparameters', {}))} |")
+        custom = [stage for stage in stages
+                  if stage.get("selection_metric", _STSB_METRIC) != _STSB_METRIC]
+        kept_by = ("the kept model is the one with the best score" if not custom else
+                   f"the kept model is the one with the best `{custom[-1]['selection_metric']}`"
+                   " (see Selection)")
         lines += ["", "## Results", "",
                   f"Spearman correlation x100 of cosine similarity with the gold scores on "
                   f"STS-B dev (`{record.get('sts_dev') or 'not evaluated'}`), measured by the "
-                  "training run before and after each stage; the kept model is the one with "
-                  "the best score.", "",
+                  f"training run before and after each stage; {kept_by}.", "",
                   "| stage | STS-B dev before | STS-B dev after (kept) | kept |",
                   "|---|---|---|---|"]
         for stage in stages:
@@ -225,6 +271,8 @@ def build_model_card(record: Optional[dict], model_id: str,
                          f"{_score(stage.get('stsb_dev_before'))} | "
                          f"{_score(stage.get('stsb_dev_after'))} | {kept_text} |")
         lines.append("")
+        if custom:
+            lines += _selection_section(stages)
     lines.append(_usage(model_id, pooling, max_length, settings))
     lines += ["## Citation", "", "Contrastive Tension: Fredrik Carlsson, Amaru Cuba Gyllensten, "
               "Evangelia Gogoulou, Erik Ylipää Hellqvist, Magnus Sahlgren. *Semantic Re-tuning "

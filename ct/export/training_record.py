@@ -148,6 +148,11 @@ def training_record(stage_summaries: Sequence[dict]) -> dict:
             "steps_trained": summary.get("steps"),
             "stsb_dev_before": max(stsb.get("before", {}).values(), default=None),
             "stsb_dev_after": kept.get("stsb_dev_spearman"),
+            "selection_metric": summary.get("selection_metric", "stsb_dev:spearman"),
+            "selection_before": max((summary.get("selection") or {}).get("before", {}).values(),
+                                    default=None),
+            "selection_after": kept.get("score", kept.get("stsb_dev_spearman")),
+            "eval_tasks": summary.get("eval_tasks"),
             "kept": kept, "wall_time_s": summary.get("wall_time_s")})
     return {
         "ct_version": __version__,

@@ -5,7 +5,8 @@ evaluations, best-model keeping and progress, and it stops at the configured ste
 STS-B dev scores to the epoch logs (an epoch is ``eval_every`` steps), so standard callbacks
 can monitor them: ``EarlyStopping(monitor="stsb_dev", mode="max")`` or
 ``ReduceLROnPlateau(monitor="stsb_dev", mode="max")`` (the latter needs a constant learning
-rate: ``optimizer.lr_boundaries: []``).
+rate: ``optimizer.lr_boundaries: []``). With another ``selection_metric`` its best value over
+the models is logged under its name too (``monitor="retrieval:ndcg@10"``).
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ class CTFitCallback(keras.callbacks.Callback):
         if self.trainer.halt or not self.trainer.is_eval_step(step):
             return
         self.trainer.step_boundary(step)
-        record = self.trainer.selection.last_record
+        selection = self.trainer.selection
+        record = selection.last_record
         if record and record["step"] == step and logs is not None:
             scores = {k: v for k, v in record.items() if k.startswith("stsb_dev_model_")}
-            logs.update(scores)
-            logs["stsb_dev"] = max(scores.values())
+            if scores:
+                logs.update(scores)
+                logs["stsb_dev"] = max(scores.values())
+            if selection.key != "stsb_dev":  # monitor="retrieval:ndcg@10", say
+                logs[selection.key] = max(selection.selection_scores().values())

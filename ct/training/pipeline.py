@@ -116,6 +116,11 @@ class TrainingPipeline:
             "stages": rows,
             "stsb_dev": {"before": rows[0]["stsb_dev_before"],
                          "after": rows[-1]["stsb_dev_after"]},
+            # every stage keeps its model by the same selection metric
+            "selection": {"metric": rows[-1]["selection_metric"],
+                          "before": rows[0]["selection_before"],
+                          "after": rows[-1]["selection_after"]},
+            "eval_tasks": rows[-1]["eval_tasks"],
             "wall_time_s": round(sum(row["wall_time_s"] or 0.0 for row in rows), 2),
             "final_model": str(final_dir),
         }

@@ -15,6 +15,8 @@ from typing import Optional
 from ct.config import config_to_dict
 from ct.export.save import publish_encoder, publish_model_copy
 from ct.export.training_record import training_record
+from ct.training.dev_evaluation import (DEFAULT_SELECTION_METRIC, config_tasks,
+                                        format_score, kept_task_scores, selection_label)
 from ct.training.metrics_log import METRICS_FILE
 
 
@@ -32,14 +34,17 @@ def last_logged(run_dir: Path, key: str) -> Optional[float]:
 
 
 def kept_description(kept: Optional[dict]) -> str:
-    """``"model 1 at step 200, STS-B dev 87.24"``, saying when the kept model is the untouched
+    """``"model 1 at step 200, STS-B dev 87.24"`` (or ``..., best retrieval:ndcg@10 0.5123``
+    when kept by another selection metric), saying when the kept model is the untouched
     starting model (step 0 scored best)."""
     if not kept:
         return "-"
-    score = kept.get("stsb_dev_spearman")
+    metric = kept.get("selection_metric", DEFAULT_SELECTION_METRIC)
+    score = kept.get("score", kept.get("stsb_dev_spearman"))
     text = f"model {kept['model']} at step {kept['step']}"
     if score is not None:
-        text += f", STS-B dev {score:.2f}"
+        name = "STS-B dev" if metric == DEFAULT_SELECTION_METRIC else selection_label(metric)
+        text += f", {name} {format_score(metric, score)}"
     if kept.get("step") == 0:
         text += (" - the untouched starting model: no evaluated step of this run scored "
                  "better than the model it started from")
@@ -51,6 +56,11 @@ def build_summary(trainer, wall_seconds: float, final_dir: Optional[Path],
     """The summary of ``trainer``'s stage (a :class:`ct.training.trainer.CTTrainer`)."""
     config, stage, window = trainer.config, trainer.stage, trainer.window
     kept = trainer.selection.best
+    if kept and "stsb_dev_spearman" not in kept:  # kept by another metric: its STS-B dev too
+        record = next((r for r in trainer.selection.evaluations if r["step"] == kept["step"]),
+                      {})
+        if f"stsb_dev_model_{kept['model']}" in record:
+            kept = {**kept, "stsb_dev_spearman": record[f"stsb_dev_model_{kept['model']}"]}
     summary = {
         "status": status,
         "reason": reason,
@@ -71,7 +81,12 @@ def build_summary(trainer, wall_seconds: float, final_dir: Optional[Path],
         "final_loss": last_logged(trainer.output_dir, "loss"),
         "nonfinite_steps": window.nonfinite_steps,
         "stsb_dev": trainer.selection.before_after(),
+        "selection_metric": trainer.selection.metric,
+        "selection": trainer.selection.selection_before_after(),
         "kept": kept,
+        # every metric of the user's dev sets, for the kept model at the kept step
+        "eval_tasks": kept_task_scores(trainer.selection.evaluations, kept,
+                                       config_tasks(config)),
         "kept_is_starting_model": trainer.selection.kept_is_untouched(),
         "final_model": str(final_dir) if final_dir else None,
     }
@@ -97,9 +112,14 @@ def stage_row(index: int, summary: dict, folder: Path) -> dict:
     stsb = summary.get("stsb_dev") or {}
     kept = summary.get("kept") or {}
     before = max(stsb.get("before", {}).values(), default=None)
+    selection = summary.get("selection") or {}
     return {"stage": index, "name": summary.get("stage", "ct"), "folder": str(folder),
             "start_model": summary.get("model_dir"), "steps": summary.get("steps"),
             "stsb_dev_before": before, "stsb_dev_after": kept.get("stsb_dev_spearman"),
+            "selection_metric": summary.get("selection_metric", DEFAULT_SELECTION_METRIC),
+            "selection_before": max(selection.get("before", {}).values(), default=None),
+            "selection_after": kept.get("score", kept.get("stsb_dev_spearman")),
+            "eval_tasks": summary.get("eval_tasks"),
             "kept": kept, "kept_is_starting_model": summary.get("kept_is_starting_model", False),
             "wall_time_s": summary.get("wall_time_s"),
             "final_model": summary.get("final_model")}

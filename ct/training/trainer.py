@@ -9,8 +9,8 @@ the trainer runs any of them the same way, with these parts:
 - a driver (:mod:`ct.training.drivers`): the custom loop or Keras ``fit``, both calling the
   model's one ``train_step``;
 - :class:`~ct.training.metrics_window.MetricsWindow`: log lines and throughput;
-- :class:`~ct.training.model_selection.ModelSelection`: STS-B dev evaluations and the kept
-  model (``best/``);
+- :class:`~ct.training.model_selection.ModelSelection`: STS-B dev (and ``eval_tasks``)
+  evaluations and the model kept by ``selection_metric`` (``best/``);
 - :class:`~ct.training.checkpointing.RunCheckpointer`: checkpoints every
   ``checkpoint_every`` steps, resume;
 - :class:`~ct.training.signal_guard.SignalGuard`: Ctrl-C / SIGTERM stop after the step;
@@ -41,13 +41,13 @@ from ct._keras import keras, tf
 from ct.config import TrainConfig, config_to_dict
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
-from ct.evaluation.sts import STSEvaluator
 from ct.export.save import publish_encoder
 from ct.modeling.float32_copy import scoring_encoder
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from ct.progress import Progress
 from ct.training.checkpointing import RunCheckpointer
 from ct.training.curves import plot_training_curves
+from ct.training.dev_evaluation import DevEvaluation, format_score
 from ct.training.drivers import run_custom_loop, run_fit
 from ct.training.execution import (check_replica_split, configure_cpu_parallelism,
                                    describe_plan, op_determinism, precision_policy,
@@ -99,7 +99,7 @@ class CTTrainer:
         self._resume_request = resume
         self.resuming: Optional[bool] = None
         self.model = None
-        self.selection = ModelSelection(config.keep)
+        self.selection = ModelSelection(config.keep, config.selection_metric)
         self.window: Optional[MetricsWindow] = None
         self.checkpointer: Optional[RunCheckpointer] = None
         self.metrics: Optional[MetricsLogger] = None
@@ -135,9 +135,7 @@ class CTTrainer:
                                                            self._resume_request)
         self.stage = self.stage or make_stage(config)
         self.steps = self.stage.steps
-        self.evaluator = (STSEvaluator.from_file(config.sts_dev, name="stsb_dev",
-                                                 batch_size=config.eval_batch_size)
-                          if config.sts_dev else None)
+        self.evaluator = DevEvaluation.from_config(config)
         self.model_dir = resolve_model_dir(config.model)
         self.disk = estimate_disk_use(self.model_dir, self.stage.num_models,
                                       self.stage.optimizer.name, config.keep_last,
@@ -237,22 +235,25 @@ class CTTrainer:
             self.checkpointer.save(step, {**self.selection.state(), **self.window.state()})
 
     def evaluate(self, step: int) -> Optional[dict]:
-        """Scores the model(s) on STS-B dev, logs it, and publishes a new best model."""
+        """Scores the model(s) on STS-B dev and ``eval_tasks``, logs it, and publishes a new
+        best model (by ``selection_metric``)."""
         if self.evaluator is None:
             return None
         if self.selection.evaluated(step):
             return self.selection.last_record
         if self.progress is not None:
-            self.progress.phase("evaluating STS-B dev")
-        scores = {index: self.evaluator(encoder)["spearman"]
+            self.progress.phase(self.evaluator.phase)
+        scores = {index: self.evaluator(encoder)
                   for index, encoder in enumerate(self.scoring_encoders(), start=1)}
         if self.progress is not None:
             self.progress.phase(None)
         improved = self.selection.record(step, scores)
         record = self.selection.last_record
         self.metrics.log(record)
-        message = f"{self.stage.title} step {step}: STS-B dev Spearman " + ", ".join(
-            f"model {index} = {score:.2f}" for index, score in scores.items())
+        metric = self.selection.metric
+        message = f"{self.stage.title} step {step}: {self.evaluator.label} " + ", ".join(
+            f"model {index} = {format_score(metric, score)}"
+            for index, score in self.selection.selection_scores().items())
         if self.progress is not None:
             self.progress.write(f"[ct] {message}" if self.progress.mode == "bar" else message)
         else:

@@ -7,6 +7,9 @@ objective          direction  value (of the last stage, for a pipeline)
 ``final_loss``     min        mean training loss over the last logged steps
 ``pairs_per_s``    max        training throughput, pairs per second
 ``tokens_per_s``   max        training throughput, tokens per second
+``TASK:METRIC``    max        a metric of the kept model on one of ``eval_tasks``, e.g.
+                              ``retrieval:ndcg@10`` (a fraction; pair it with the same
+                              ``selection_metric`` so each run keeps its model by it too)
 =================  =========  ==========================================================
 
 Example:
@@ -41,6 +44,12 @@ class Objective:
         summary = last_stage_summary(run_dir)
         if self.name == "stsb_dev":
             return (summary.get("kept") or {}).get("stsb_dev_spearman")
+        if ":" in self.name:  # TASK:METRIC of the kept model
+            kept = summary.get("kept") or {}
+            if kept.get("selection_metric") == self.name:
+                return kept.get("score")
+            task, metric = self.name.split(":", 1)
+            return ((summary.get("eval_tasks") or {}).get(task) or {}).get(metric)
         return summary.get(self.name)
 
 
@@ -56,14 +65,23 @@ def get_objective(name: str, config: TrainConfig) -> Objective:
     """The objective called ``name``, checked against what runs of ``config`` log.
 
     Raises:
-        ConfigError: an unknown objective (with a suggestion), or ``stsb_dev`` without an
-            STS-B dev set to evaluate on.
+        ConfigError: an unknown objective (with a suggestion), ``stsb_dev`` without an
+            STS-B dev set to evaluate on, or a ``TASK:METRIC`` that no task of ``eval_tasks``
+            reports.
     """
+    if ":" in name:
+        from ct.config.eval_tasks import named_tasks, split_metric
+
+        _, metric = split_metric(name, named_tasks(config.eval_tasks), option="tune.objective")
+        if metric.endswith("_threshold"):
+            raise ConfigError(f"tune.objective {name}: a threshold is not a score to maximise")
+        return Objective(name, "max", f"{name} of the kept model")
     if name not in TUNE_OBJECTIVES:
         close = difflib.get_close_matches(name, list(TUNE_OBJECTIVES), n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(f"tune.objective '{name}' is not a figure ct runs log; {hint}"
-                          f"choose one of {', '.join(TUNE_OBJECTIVES)}")
+                          f"choose one of {', '.join(TUNE_OBJECTIVES)}, or TASK:METRIC of "
+                          "eval_tasks (e.g. retrieval:ndcg@10)")
     if name == "stsb_dev" and not config.sts_dev:
         raise ConfigError("tune.objective stsb_dev needs STS-B dev evaluation, but sts_dev is "
                           "null; set sts_dev or choose tune.objective: final_loss")
