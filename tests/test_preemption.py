@@ -128,6 +128,7 @@ def test_sigterm_to_one_worker_stops_every_worker_at_the_same_saved_step(tmp_pat
     _wait_for_checkpoint(output_dir, processes)
     processes[1].send_signal(signal.SIGTERM)
     results, seconds = _exits_within(processes, LIMIT)
+    print(f"SIGTERM to worker 1: both workers exited {seconds:.1f} s later")
     assert seconds < LIMIT
     saved = json.loads((output_dir / "checkpoints" / "latest.json").read_text())["step"]
     for status, err in results:
@@ -150,6 +151,7 @@ def test_a_killed_worker_stops_the_other_with_one_error_line(tmp_path, uninterru
     processes[1].send_signal(signal.SIGKILL)
     processes[1].wait()
     [(status, err)], seconds = _exits_within(processes[:1], LIMIT)
+    print(f"SIGKILL to worker 1: worker 0 exited {seconds:.1f} s later")
     assert seconds < LIMIT
     assert status == 75, err
     assert "Traceback" not in err
