@@ -6,12 +6,17 @@
 #   make docs   the documentation site (MkDocs) into site/
 # `make test` also builds .venv-torch (PyTorch + transformers 5 + sentence-transformers): the
 # export tests load exported models there.
+# GPU=1 (make demo GPU=1, make test GPU=1, ...) adds TensorFlow's CUDA libraries,
+# tensorflow[and-cuda] at the pinned version (docs/guides/gpus-and-clusters.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VENV ?= .venv-torch
 TORCH_STAMP := $(TORCH_VENV)/.installed
+GPU ?=
+TF_VERSION := $(shell sed -n 's/^tensorflow==//p' requirements.txt)
+GPU_STAMP := $(if $(GPU),$(VENV)/.gpu-installed)
 DEMO_STEPS ?= 300
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
@@ -33,25 +38,29 @@ $(TORCH_STAMP): requirements-torch.txt
 	$(TORCH_VENV)/bin/python -m pip install --quiet -r requirements-torch.txt
 	touch $(TORCH_STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) $(GPU_STAMP)
+
+$(VENV)/.gpu-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet "tensorflow[and-cuda]==$(TF_VERSION)"
+	touch $@
 
 torch-venv: $(TORCH_STAMP)
 
-test: $(STAMP) $(TORCH_STAMP)
+test: $(STAMP) $(GPU_STAMP) $(TORCH_STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not matrix"
 
 # The configuration matrix: every generated cell trained, killed and resumed (long).
-test-matrix: $(STAMP)
+test-matrix: $(STAMP) $(GPU_STAMP)
 	$(BIN)/python -m pytest -n 2 -m matrix tests/test_config_matrix.py
 
-test-fast: $(STAMP) $(TORCH_STAMP)
+test-fast: $(STAMP) $(GPU_STAMP) $(TORCH_STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow and not matrix"
 
-demo: $(STAMP)
+demo: $(STAMP) $(GPU_STAMP)
 	$(BIN)/ct train configs/ct_paper.yaml --set steps=$(DEMO_STEPS) --set eval_every=100 \
 		--output-dir $(DEMO_OUT)
 
-bench: $(STAMP)
+bench: $(STAMP) $(GPU_STAMP)
 	$(BIN)/python bench/ct_throughput.py --config configs/ct_paper.yaml
 	$(BIN)/python bench/encode_throughput.py --model bundled:all-MiniLM-L6-v2
 

@@ -35,5 +35,7 @@ setup(
         "pyarrow",
         "keras-tuner",
     ],
+    # pip install -e .[gpu]: TensorFlow's CUDA libraries (requirements.txt pins tensorflow).
+    extras_require={"gpu": ["tensorflow[and-cuda]>=2.16,<2.21"]},
     entry_points={"console_scripts": ["ct=ct.cli:main"]},
 )

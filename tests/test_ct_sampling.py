@@ -190,21 +190,25 @@ def test_ct_sample_writes_exactly_what_ct_train_trains_on(tmp_path, monkeypatch,
                                                         for p in range(16)]
     assert [r["label"] for r in sample[:16]] == [1] + [0] * 7 + [1] + [0] * 7
 
-    tokenized = []
-    original = tokenization.make_pair_tokenizer
+    tokenized = []  # (chunk, batch) text arrays, in the order the pipeline tokenizes them
+    original = tokenization.make_chunk_tokenizer
 
     def recording(tokenizer, *args, **kwargs):
-        def record(texts, *a, **k):
-            tokenized.append(list(texts))
-            return tokenizer(texts, *a, **k)
-        return original(record, *args, **kwargs)
+        encode = original(tokenizer, *args, **kwargs)
 
-    monkeypatch.setattr("ct.data.batching.make_pair_tokenizer", recording)
+        def record(texts):
+            tokenized.append([[t.decode() for t in row] for row in texts])
+            return encode(texts)
+        return record
+
+    monkeypatch.setattr("ct.data.batching.make_chunk_tokenizer", recording)
     assert main(["train", str(PAPER), *args, "--output-dir", str(tmp_path / "run"), "-q"]) == 0
+    # chunks and columns are tokenized in parallel threads: find each step's batches in them
+    batches = [row for chunk in tokenized for row in chunk]
     for step in (1, 2, 3):
         rows = [r for r in sample if r["step"] == step]
-        assert tokenized[2 * (step - 1)] == [r["text_1"] for r in rows]
-        assert tokenized[2 * (step - 1) + 1] == [r["text_2"] for r in rows]
+        assert [r["text_1"] for r in rows] in batches
+        assert [r["text_2"] for r in rows] in batches
 
     # --start-step gives the same steps as a longer sample from the start
     later = tmp_path / "later.jsonl"

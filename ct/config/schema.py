@@ -82,6 +82,10 @@ class OptimizerConfig:
                           "(sentence-transformers' WarmupLinear)")
     warmup_ratio: float = option(0.1, help="warmup_linear: share of the stage's steps spent "
                                            "warming up")
+    jit_compile: bool = option(
+        False, help="XLA-compile the optimizer's update (tf-keras turns it on by itself when it "
+                    "sees a GPU; off by default because the word-embedding gradient's row count "
+                    "changes every step, and each new count recompiles)")
 
     def validate(self, prefix: str = "optimizer") -> None:
         """Checks ranges; raises ConfigError naming ``prefix.key``."""
@@ -436,9 +440,10 @@ class TrainConfig:
                        "on half the cores (measured +28% pairs/s on 2 cores); ops gives every op "
                        "all cores (TensorFlow's default). Set before TensorFlow starts")
     length_buckets: int = option(
-        4, help="encode each padded batch as this many sub-batches of similar length: the same "
+        0, help="encode each padded batch as this many sub-batches of similar length: the same "
                 "embeddings with less padding (1: off; not used with jit_compile or padding: "
-                "max_length, whose shapes must stay fixed)")
+                "max_length, whose shapes must stay fixed); 0: 4 on CPUs, 1 on GPUs and TPUs "
+                "(where more kernel launches cost more than padding)")
     deterministic: bool = option(True, help="TensorFlow op determinism while training: the same "
                                             "seed gives the same loss curve")
 
@@ -476,8 +481,9 @@ class TrainConfig:
             raise ConfigError(f"keep_last must be >= 1, got {self.keep_last}")
         if self.virtual_devices < 0:
             raise ConfigError(f"virtual_devices must be >= 0, got {self.virtual_devices}")
-        if self.length_buckets < 1:
-            raise ConfigError(f"length_buckets must be >= 1, got {self.length_buckets}")
+        if self.length_buckets < 0:
+            raise ConfigError(f"length_buckets must be >= 0 (0: by device), got "
+                              f"{self.length_buckets}")
         if self.loss_scale_initial < 1:
             raise ConfigError(f"loss_scale_initial must be >= 1, got {self.loss_scale_initial}")
         _check_positive(self, "loss_scale_growth_steps")

@@ -13,7 +13,7 @@ from typing import Union
 
 from ct._keras import tf
 from ct.data.permutation import permute
-from ct.data.tokenization import make_pair_tokenizer
+from ct.data.tokenization import make_chunk_tokenizer, pad_batch
 
 
 # Batches numbered from the start position on: effectively endless.
@@ -76,11 +76,49 @@ def split_for_replicas(dataset: tf.data.Dataset, num_replicas: int, input_pipeli
     return dataset
 
 
+# Batches tokenized per tokenizer call (see ct.data.tokenization.make_chunk_tokenizer).
+TOKENIZE_CHUNK = 32
+
+
 def tokenize_and_finish(dataset: tf.data.Dataset, tokenizer, max_length: int,
-                        padding: str) -> tf.data.Dataset:
+                        padding: str, chunk: int = 0) -> tf.data.Dataset:
     """Tokenizes every text column, prefetches, and makes the order deterministic; sharding is
-    off because the stream is already split per replica."""
-    dataset = (dataset.map(make_pair_tokenizer(tokenizer, max_length, padding))
+    off because the stream is already split per replica.
+
+    ``chunk`` consecutive batches are tokenized by one call, several chunks at once in
+    parallel threads, and each batch is then padded on its own: the batches are exactly those
+    of tokenizing batch by batch (``tokenizer(texts, padding=padding)``), in the same order.
+    """
+    chunk = chunk or TOKENIZE_CHUNK
+    encode = make_chunk_tokenizer(tokenizer, max_length)
+
+    def tokenize_chunk(*columns):
+        *texts, labels = columns
+        encoded = []
+        for column in texts:  # [chunk, batch] strings
+            ids, lengths = tf.numpy_function(encode, [column], [tf.int32, tf.int64],
+                                             stateful=False)
+            rows = tf.RaggedTensor.from_row_lengths(tf.ensure_shape(ids, [None]),
+                                                    tf.ensure_shape(lengths, [None]))
+            # [chunk x batch, None] -> [chunk, batch, None]
+            encoded.append(tf.RaggedTensor.from_uniform_row_length(
+                rows, tf.shape(column, out_type=tf.int64)[1]))
+        return (*encoded, labels)
+
+    def pad_columns(*columns):
+        *encoded, labels = columns
+        features = {}
+        for index, rows in enumerate(encoded, start=1):
+            ids, mask = pad_batch(rows.flat_values, rows.row_lengths(), tokenizer, max_length,
+                                  padding)
+            features[f"input_ids_{index}"], features[f"attention_mask_{index}"] = ids, mask
+        # one label per example: a number, or a vector (the align stage's targets)
+        return features, tf.ensure_shape(labels, [None, *labels.shape[1:]])
+
+    dataset = (dataset.batch(chunk)
+               .map(tokenize_chunk, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+               .unbatch()
+               .map(pad_columns, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                .prefetch(tf.data.AUTOTUNE))
     options = tf.data.Options()
     options.deterministic = True

@@ -1,12 +1,20 @@
 """Tokenization that can be mapped over a ``tf.data`` pipeline.
 
-transformers tokenizers run in Python, so they are wrapped in ``tf.py_function``; the output
-shapes are declared so downstream code sees ``[batch, None]`` int32 tensors.
+transformers tokenizers run in Python, so they are wrapped in ``tf.py_function`` /
+``tf.numpy_function``; the output shapes are declared so downstream code sees
+``[batch, None]`` int32 tensors.
+
+Training streams use :func:`make_chunk_tokenizer`: one tokenizer call for the texts of many
+batches (the per-call cost of a transformers tokenizer is about that of tokenizing 16
+sentences), in parallel threads each with its own copy of the tokenizer, and each batch padded
+afterwards in TensorFlow exactly as the tokenizer pads it (``padding_side``, ``pad_token_id``,
+``longest`` or ``max_length``).
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 
 import numpy as np
 
@@ -74,3 +82,44 @@ def make_pair_tokenizer(tokenizer, max_length: int, padding: str = "longest"):
         return features, tf.ensure_shape(labels, [None, *labels.shape[1:]])
 
     return tokenize_columns
+
+
+def make_chunk_tokenizer(tokenizer, max_length: int):
+    """Returns ``fn(texts) -> (token_ids, lengths)`` for ``tf.numpy_function``: the tokens of
+    every text of a ``[chunk, batch]`` string array (truncated at ``max_length``, special
+    tokens included, no padding) flattened row after row, and each text's length.
+
+    Each calling thread tokenizes with a copy of its own (a fast tokenizer is not safe to
+    call from two threads at once), so the function can run in a parallel ``map``.
+    """
+    local = threading.local()
+    reverse = tokenizer.padding_side == "left"  # padded on the left: see pad_batch
+
+    def encode(texts: np.ndarray):
+        if not hasattr(local, "tokenizer"):
+            local.tokenizer = copy.deepcopy(tokenizer)
+        decoded = [t.decode("utf-8", errors="replace") for t in texts.reshape(-1)]
+        rows = local.tokenizer(decoded, max_length=max_length, truncation=True,
+                               return_attention_mask=False,
+                               return_token_type_ids=False)["input_ids"]
+        lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+        flat = [token for row in rows for token in (reversed(row) if reverse else row)]
+        return np.asarray(flat, dtype=np.int32), lengths
+
+    return encode
+
+
+def pad_batch(token_ids: tf.Tensor, lengths: tf.Tensor, tokenizer, max_length: int,
+              padding: str) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(input_ids, attention_mask)`` of one batch from its texts' flat ``token_ids`` and
+    ``lengths`` (see :func:`make_chunk_tokenizer`), padded as ``tokenizer(texts,
+    padding=padding)`` pads: to the batch's longest text or to ``max_length``, on the
+    tokenizer's ``padding_side``, with its ``pad_token_id``."""
+    ragged = tf.RaggedTensor.from_row_lengths(token_ids, lengths)
+    width = max_length if padding == "max_length" else None
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = ragged.to_tensor(default_value=pad, shape=[None, width])
+    mask = tf.ones_like(ragged).to_tensor(default_value=0, shape=[None, width])
+    if tokenizer.padding_side == "left":  # rows were reversed: padding lands on the left
+        ids, mask = tf.reverse(ids, axis=[1]), tf.reverse(mask, axis=[1])
+    return ids, mask

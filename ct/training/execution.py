@@ -87,16 +87,23 @@ def _determinism_switch():
 @contextlib.contextmanager
 def op_determinism(enabled: bool):
     """TensorFlow op determinism on (the same seed gives the same loss curve) for the block,
-    restored to its previous state after it where TensorFlow allows."""
+    restored to its previous state after it where TensorFlow allows.
+
+    TensorFloat-32 is off too: on Ampere and newer GPUs, TensorFlow's default computes float32
+    matrix products with 10-bit mantissas, which changes results with the GPU model.
+    """
     if not enabled:
         yield
         return
     is_enabled, disable = _determinism_switch()
     was_enabled = is_enabled() if is_enabled else True
+    tf32 = tf.config.experimental.tensor_float_32_execution_enabled()
     tf.config.experimental.enable_op_determinism()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
     try:
         yield
     finally:
+        tf.config.experimental.enable_tensor_float_32_execution(tf32)
         if not was_enabled and disable is not None:
             disable()
 
@@ -116,14 +123,16 @@ def describe_precision(config: TrainConfig) -> str:
 
 
 def describe_plan(stage, config: TrainConfig, num_replicas: int, disk: dict,
-                  threads: str = "") -> str:
-    """The start-up line: what runs, where, in which precision, and the disk it will use
+                  threads: str = "", devices: str = "") -> str:
+    """The start-up line: what runs, where (``devices``, see
+    :func:`ct.devices.describe_devices`), in which precision, and the disk it will use
     (see :func:`ct.training.run_dir.estimate_disk_use`)."""
     checkpoints = (f"{config.keep_last + 1} checkpoints of "
                    f"{disk['checkpoints'] / (config.keep_last + 1) / 1e9:.2f} GB"
                    if disk["checkpoints"] else "no checkpoints")
     threads = f", {threads}" if threads else ""
+    devices = f" on {devices}" if devices else ""
     return (f"{stage.title}: {stage.steps} steps of {stage.batch_size}, {config.strategy}, "
-            f"{num_replicas} replica(s), {describe_precision(config)}{threads}; disk: about "
+            f"{num_replicas} replica(s){devices}, {describe_precision(config)}{threads}; disk: about "
             f"{disk['total'] / 1e9:.2f} GB ({checkpoints}, best/ and final/ "
             f"{disk['models'] / 1e9:.2f} GB)")

@@ -100,7 +100,10 @@ def build_optimizer(config: OptimizerConfig,
         >>> optimizer = build_optimizer(OptimizerConfig())  # the paper's RMSprop
     """
     schedule = build_learning_rate_schedule(config, total_steps)
-    extra = {"clipnorm": config.clipnorm} if config.clipnorm else {}
+    # jit_compile always explicit: tf-keras' default (True) only takes effect on a GPU.
+    extra = {"jit_compile": config.jit_compile}
+    if config.clipnorm:
+        extra["clipnorm"] = config.clipnorm
     if config.name == "rmsprop":
         return RMSprop(learning_rate=schedule, **extra)
     if config.name == "adam":

@@ -25,10 +25,16 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class SignalGuard:
-    """Turns SIGINT/SIGTERM into a request to stop after the current step."""
+    """Turns SIGINT/SIGTERM into a request to stop after the current step.
 
-    def __init__(self):
+    Args:
+        agreed: the stop is agreed with other workers (:mod:`ct.training.preemption`), at the
+            next step whose metrics are read, rather than taken after this step.
+    """
+
+    def __init__(self, agreed: bool = False):
         self.received: Optional[int] = None
+        self.agreed = agreed
         self._previous: dict = {}
 
     @property
@@ -40,8 +46,10 @@ class SignalGuard:
         if self.received and number == signal.SIGINT:
             raise KeyboardInterrupt
         self.received = number
-        logger.warning("%s received: stopping after this step and saving a checkpoint",
-                       signal.Signals(number).name)
+        when = ("with the other workers at the next agreed step" if self.agreed
+                else "after this step")
+        logger.warning("%s received: stopping %s and saving a checkpoint",
+                       signal.Signals(number).name, when)
 
     def __enter__(self) -> "SignalGuard":
         if threading.current_thread() is threading.main_thread():

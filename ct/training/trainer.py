@@ -39,6 +39,7 @@ from typing import Optional, Sequence
 
 from ct._keras import keras, tf
 from ct.config import TrainConfig, config_to_dict
+from ct.devices import accelerated, check_gpus, configure_gpus, describe_devices
 from ct.distribute import get_strategy, is_chief
 from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.export.save import publish_encoder
@@ -56,6 +57,7 @@ from ct.training.metrics_log import METRICS_FILE, MetricsLogger
 from ct.training.metrics_window import MetricsWindow
 from ct.training.model_selection import ModelSelection
 from ct.training.optimization import build_optimizer, current_learning_rate
+from ct.training.preemption import StopAgreement, lost_worker_errors
 from ct.training.run_dir import RunDirectory, check_free_space, estimate_disk_use
 from ct.training.signal_guard import SignalGuard
 from ct.training.stages import Stage, make_stage
@@ -107,7 +109,13 @@ class CTTrainer:
         self.signals: Optional[SignalGuard] = None
         self.steps_done = 0
         self._nonfinite_stop = False
-        self._step_start = 0.0
+        self._signal_stop = False
+        self.stop_agreement: Optional[StopAgreement] = None
+        # Steps whose metrics are still on the device: read every log_every steps, so that
+        # the host never waits for a step to finish (see step_finished).
+        self._pending: list[tuple[int, dict]] = []
+        self._pending_start = 0.0
+        self._first_step = 0
         self._checked = False
         self._float32_copies: dict = {}
 
@@ -117,7 +125,7 @@ class CTTrainer:
         ``"signal"`` (SIGINT/SIGTERM received), or None."""
         if self._nonfinite_stop:
             return "nonfinite"
-        if self.signals is not None and self.signals.received:
+        if self._signal_stop:
             return "signal"
         return None
 
@@ -144,19 +152,23 @@ class CTTrainer:
         self.tokenizer = load_tokenizer(str(self.model_dir))
         self.threads = configure_cpu_parallelism(config.cpu_parallelism,
                                                  self.stage.parallel_passes)
+        configure_gpus()
+        check_gpus(config.require_accelerator)
         self.strategy = get_strategy(config.strategy, config.virtual_devices,
                                      config.require_accelerator)
+        self.accelerated = accelerated(self.strategy)
         self.num_replicas = self.strategy.num_replicas_in_sync
         check_replica_split(self.stage.batch_size, self.stage.group_size, self.num_replicas,
                             self.stage.batch_key, config.num_negatives)
         self.window = MetricsWindow(self.stage.metric_names)
-        self.data_position = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                         name="data_position")
+        with tf.device("/cpu:0"):  # read by the input pipeline, which runs on the host
+            self.data_position = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                             name="data_position")
         self._checked = True
         # Reported only now that every check has passed: bad input prints one line.
         self.stage.log_data()
         logger.info(describe_plan(self.stage, config, self.num_replicas, self.disk,
-                                  self.threads))
+                                  self.threads, devices=describe_devices(self.strategy)))
         return self
 
     # ------------------------------------------------------------------ setup
@@ -167,7 +179,7 @@ class CTTrainer:
         seed_everything(self.config.seed)
         with precision_policy(self.config.precision), self.strategy.scope():
             model = self.stage.build_model(str(self.model_dir), self.tokenizer)
-            model.use_length_buckets(self.stage.length_buckets())
+            model.use_length_buckets(self.stage.length_buckets(self.accelerated))
             model.compile(optimizer=build_optimizer(self.stage.optimizer,
                                                     total_steps=self.steps))
             model.build_optimizer_slots()
@@ -184,11 +196,41 @@ class CTTrainer:
 
     # ------------------------------------------------------------------ hooks (both drivers)
     def step_started(self) -> None:
-        self._step_start = time.time()
+        if not self._pending:
+            self._pending_start = time.time()
+
+    def is_sync_step(self, step: int) -> bool:
+        """Whether the metrics of the steps so far are read after ``step`` (the same steps on
+        every worker): every ``log_every`` steps, at evaluations, checkpoints and the end, and
+        the first step of a process (timed alone: it includes tracing)."""
+        every = self.config.checkpoint_every
+        return (step % self.config.log_every == 0 or step >= self.steps
+                or step == self._first_step + 1 or self.is_eval_step(step)
+                or bool(every and step % every == 0))
 
     def step_finished(self, step: int, values: dict) -> None:
-        """Accounts one finished step: skipped or applied, logging, progress."""
-        seconds = time.time() - self._step_start
+        """Accounts one finished step. Its metrics stay on the device until a sync step
+        (:meth:`is_sync_step`), then every pending step is accounted in order and the
+        workers agree on whether a stop signal arrived (:mod:`ct.training.preemption`)."""
+        self._pending.append((step, values))
+        # One process stops right after the step a signal arrived in; workers at a sync step.
+        stop_here = (self.signals is not None and self.signals.received
+                     and not (self.stop_agreement and self.stop_agreement.multi_worker))
+        if not (stop_here or self.is_sync_step(step)):
+            self.progress.update(step)
+            return
+        pending, self._pending = self._pending, []
+        seconds = (time.time() - self._pending_start) / len(pending)
+        for pending_step, pending_values in pending:
+            self._account_step(pending_step, pending_values, seconds)
+            if self._nonfinite_stop:
+                break
+        if self.stop_agreement is not None and self.stop_agreement.agreed(
+                self.signals.received if self.signals is not None else None):
+            self._signal_stop = True
+
+    def _account_step(self, step: int, values: dict, seconds: float) -> None:
+        """One finished step: skipped or applied, logging, progress."""
         values = {key: float(value) for key, value in values.items()}
         self.steps_done = step
         if self.model.uses_loss_scaling:
@@ -302,12 +344,15 @@ class CTTrainer:
             if self.resuming:
                 self._resume(directory)
             first_step = self.model.steps_taken
-            self.steps_done = first_step
+            self.steps_done = self._first_step = first_step
             self.progress = Progress(self.stage.title, total=self.steps, initial=first_step,
                                      mode=self.progress_mode, every=config.log_every)
             if not self.selection.evaluations:  # a resumed run has its evaluations back
                 self.evaluate(step=first_step)
-            with SignalGuard() as self.signals:
+            multi_worker = config.strategy == "multi_worker"
+            self.stop_agreement = StopAgreement(self.strategy, multi_worker)
+            with SignalGuard(agreed=multi_worker) as self.signals, \
+                    lost_worker_errors(config.strategy, lambda: self.steps_done):
                 if config.driver == "fit":
                     run_fit(self, callbacks or [])
                 else:
@@ -339,7 +384,12 @@ class CTTrainer:
     def _stop_on_signal(self):
         self.checkpoint_if_due(self.steps_done, force=True)
         saved = "checkpoint saved" if self.checkpointer else "no checkpoint (checkpoint_every=0)"
-        number = self.signals.received
+        number = self.signals.received or signal.SIGTERM
+        if self.config.strategy == "multi_worker":
+            who = ", ".join(self.stop_agreement.requested_by)
+            raise RunInterrupted(f"{who} received a stop signal: every worker stopped at step "
+                                 f"{self.steps_done}; {saved}; run the same command on every "
+                                 "worker to resume", number)
         raise RunInterrupted(f"interrupted by {signal.Signals(number).name} at step "
                              f"{self.steps_done}; {saved}; run the same command again to "
                              "resume", number)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from ct.config import OptimizerConfig, TrainConfig
 
+# length_buckets: 0 on a CPU: 4 sub-batches (measured fastest on 2 cores; see the option's help).
+CPU_LENGTH_BUCKETS = 4
+
 logger = logging.getLogger(__name__)
 
 
@@ -60,11 +63,17 @@ class Stage:
                 "loss_scale_initial": config.loss_scale_initial,
                 "loss_scale_growth_steps": config.loss_scale_growth_steps}
 
-    def length_buckets(self) -> int:
-        """Sub-batches of similar length per padded batch (1 where shapes must stay fixed)."""
+    def length_buckets(self, accelerated: bool = False) -> int:
+        """Sub-batches of similar length per padded batch (1 where shapes must stay fixed).
+
+        ``length_buckets: 0`` (the default) means 4 on CPUs and 1 on GPUs and TPUs
+        (``accelerated``), where sub-batches multiply kernel launches for work that is cheap
+        there: padding costs a CPU its time, a GPU mostly idle lanes."""
         config = self.config
         if config.jit_compile or config.padding == "max_length":
             return 1
+        if config.length_buckets == 0:
+            return 1 if accelerated else CPU_LENGTH_BUCKETS
         return config.length_buckets
 
     def log_data(self) -> None:
