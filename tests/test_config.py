@@ -115,7 +115,8 @@ def test_the_options_reference_shows_each_sections_real_defaults():
     for stage in ("nli", "stsb", "align"):
         for field in dataclasses.fields(supervised_optimizer()):
             value = getattr(supervised_optimizer(), field.name)
-            expected = "null" if value is None else str(value)
+            expected = ("null" if value is None else str(value).lower()
+                        if isinstance(value, bool) else str(value))
             assert default(f"{stage}.optimizer.{field.name}") == expected, (stage, field.name)
     assert default("nli.optimizer.name") == "adamw" and default("optimizer.name") == "rmsprop"
     assert default("optimizer.learning_rate") == "1e-05"
