@@ -350,6 +350,16 @@ class _OneCallAtATime:
     def __init__(self, tokenizer):
         self.tokenizer, self.busy = tokenizer, False
 
+    def __deepcopy__(self, memo):  # a copy is a tokenizer of its own, not in use
+        import copy
+
+        return _OneCallAtATime(copy.deepcopy(self.tokenizer, memo))
+
+    def __getattr__(self, name):  # padding_side, pad_token_id, ...: the real tokenizer's
+        if name == "tokenizer":  # not set yet (copy.deepcopy builds a bare object first)
+            raise AttributeError(name)
+        return getattr(self.tokenizer, name)
+
     def __call__(self, *args, **kwargs):
         import time
 
