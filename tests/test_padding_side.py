@@ -65,9 +65,6 @@ def test_encode_and_evaluation_do_not_depend_on_the_padding_side(tiny_bert_dir, 
     assert evaluator(left)["spearman"] == pytest.approx(evaluator(right)["spearman"], abs=1e-6)
 
 
-@pytest.mark.xfail(reason="KNOWN FAILURE after this session's merges (step-seeded dropout x "
-                   "padding side: losses differ); to fix next session, see the issue 23 note",
-                   strict=False)
 @pytest.mark.parametrize("buckets", [1, 4])
 def test_training_does_not_depend_on_the_padding_side(tiny_bert_dir, left_padded_dir,
                                                       corpus_file, buckets):

@@ -1,5 +1,6 @@
 """The pipeline's chunked, parallel tokenization gives exactly the batches of tokenizing each
-batch on its own with the tokenizer's own padding."""
+batch on its own, padded on the right whatever the tokenizer's ``padding_side`` (as every batch
+ct encodes: :func:`ct.data.tokenization.tokenize_batch`)."""
 
 import numpy as np
 import pytest
@@ -26,8 +27,9 @@ def test_chunked_tokenization_matches_the_tokenizer_batch_by_batch(tiny_bert_dir
     for (features, got_labels), (column_1, column_2), want_labels in zip(out, batches, labels):
         for index, column in ((1, column_1), (2, column_2)):
             want = tokenizer(column, max_length=20, truncation=True, padding=padding,
-                             return_tensors="np")
+                             padding_side="right", return_tensors="np")
             np.testing.assert_array_equal(features[f"input_ids_{index}"], want["input_ids"])
             np.testing.assert_array_equal(features[f"attention_mask_{index}"],
                                           want["attention_mask"])
+            assert (want["attention_mask"][:, 0] == 1).all()  # real tokens from column 0
         np.testing.assert_array_equal(got_labels, want_labels)

@@ -7,8 +7,8 @@ transformers tokenizers run in Python, so they are wrapped in ``tf.py_function``
 Training streams use :func:`make_chunk_tokenizer`: one tokenizer call for the texts of many
 batches (the per-call cost of a transformers tokenizer is about that of tokenizing 16
 sentences), in parallel threads each with its own copy of the tokenizer, and each batch padded
-afterwards in TensorFlow exactly as the tokenizer pads it (``padding_side``, ``pad_token_id``,
-``longest`` or ``max_length``).
+afterwards in TensorFlow exactly as :func:`tokenize_batch` pads it (on the right,
+``pad_token_id``, ``longest`` or ``max_length``).
 """
 
 from __future__ import annotations
@@ -93,7 +93,6 @@ def make_chunk_tokenizer(tokenizer, max_length: int):
     call from two threads at once), so the function can run in a parallel ``map``.
     """
     local = threading.local()
-    reverse = tokenizer.padding_side == "left"  # padded on the left: see pad_batch
 
     def encode(texts: np.ndarray):
         if not hasattr(local, "tokenizer"):
@@ -103,7 +102,7 @@ def make_chunk_tokenizer(tokenizer, max_length: int):
                                return_attention_mask=False,
                                return_token_type_ids=False)["input_ids"]
         lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
-        flat = [token for row in rows for token in (reversed(row) if reverse else row)]
+        flat = [token for row in rows for token in row]
         return np.asarray(flat, dtype=np.int32), lengths
 
     return encode
@@ -112,14 +111,12 @@ def make_chunk_tokenizer(tokenizer, max_length: int):
 def pad_batch(token_ids: tf.Tensor, lengths: tf.Tensor, tokenizer, max_length: int,
               padding: str) -> tuple[tf.Tensor, tf.Tensor]:
     """``(input_ids, attention_mask)`` of one batch from its texts' flat ``token_ids`` and
-    ``lengths`` (see :func:`make_chunk_tokenizer`), padded as ``tokenizer(texts,
-    padding=padding)`` pads: to the batch's longest text or to ``max_length``, on the
-    tokenizer's ``padding_side``, with its ``pad_token_id``."""
+    ``lengths`` (see :func:`make_chunk_tokenizer`), padded as :func:`tokenize_batch` pads:
+    to the batch's longest text or to ``max_length``, with the tokenizer's ``pad_token_id``,
+    at the end of each row whatever the tokenizer's ``padding_side``."""
     ragged = tf.RaggedTensor.from_row_lengths(token_ids, lengths)
     width = max_length if padding == "max_length" else None
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids = ragged.to_tensor(default_value=pad, shape=[None, width])
     mask = tf.ones_like(ragged).to_tensor(default_value=0, shape=[None, width])
-    if tokenizer.padding_side == "left":  # rows were reversed: padding lands on the left
-        ids, mask = tf.reverse(ids, axis=[1]), tf.reverse(mask, axis=[1])
     return ids, mask
