@@ -39,10 +39,10 @@ class CTFitCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         step = self._step()
         self.trainer.step_finished(step, logs or {})
-        if self.trainer.halt:
-            self.model.stop_training = True
-        elif not self.trainer.is_eval_step(step):
+        if not self.trainer.halt and not self.trainer.is_eval_step(step):
             self.trainer.checkpoint_if_due(step)  # eval steps checkpoint after evaluating
+        if self.trainer.stop_requested():
+            self.model.stop_training = True
         if step >= self.trainer.steps:
             self.model.stop_training = True
 
@@ -51,6 +51,8 @@ class CTFitCallback(keras.callbacks.Callback):
         if self.trainer.halt or not self.trainer.is_eval_step(step):
             return
         self.trainer.step_boundary(step)
+        if self.trainer.stop_requested():  # a signal that arrived during the evaluation
+            self.model.stop_training = True
         selection = self.trainer.selection
         record = selection.last_record
         if record and record["step"] == step and logs is not None:

@@ -56,7 +56,7 @@ def run_custom_loop(trainer) -> None:
         if trainer.halt == "nonfinite":
             break
         trainer.step_boundary(step)
-        if trainer.halt:
+        if trainer.stop_requested():
             break
 
 

@@ -213,14 +213,21 @@ class CTTrainer:
         (:meth:`is_sync_step`), then every pending step is accounted in order and the
         workers agree on whether a stop signal arrived (:mod:`ct.training.preemption`)."""
         self._pending.append((step, values))
-        # One process stops right after the step a signal arrived in; workers at a sync step.
-        stop_here = (self.signals is not None and self.signals.received
-                     and not (self.stop_agreement and self.stop_agreement.multi_worker))
-        if not (stop_here or self.is_sync_step(step)):
+        if not (self._stops_alone() or self.is_sync_step(step)):
             self.progress.update(step)
             return
+        self._settle_pending()
+
+    def _stops_alone(self) -> bool:
+        """Whether a stop signal reached this process and it may stop on its own: one process
+        stops right after the step a signal arrived in; workers at a sync step."""
+        return bool(self.signals is not None and self.signals.received
+                    and not (self.stop_agreement and self.stop_agreement.multi_worker))
+
+    def _settle_pending(self) -> None:
+        """Accounts the steps whose metrics are still on the device, then agrees on a stop."""
         pending, self._pending = self._pending, []
-        seconds = (time.time() - self._pending_start) / len(pending)
+        seconds = (time.time() - self._pending_start) / max(len(pending), 1)
         for pending_step, pending_values in pending:
             self._account_step(pending_step, pending_values, seconds)
             if self._nonfinite_stop:
@@ -268,6 +275,14 @@ class CTTrainer:
         if self.is_eval_step(step):
             self.evaluate(step)
         self.checkpoint_if_due(step)
+
+    def stop_requested(self) -> Optional[str]:
+        """:attr:`halt`, after taking in a stop signal that arrived since the last step
+        finished (during an evaluation or a checkpoint, say): drivers ask this between steps,
+        so one process stops at once instead of after one more step."""
+        if not self.halt and self._stops_alone():
+            self._settle_pending()
+        return self.halt
 
     def checkpoint_if_due(self, step: int, force: bool = False) -> None:
         every = self.config.checkpoint_every
