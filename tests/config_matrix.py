@@ -33,6 +33,7 @@ FACTORS = {
     "length_buckets": [1, 4],
     "group_batches": [0, 3],
     "dropout": [False, True],
+    "keep": ["best", "last"],
 }
 
 STEPS = 4          # per stage
@@ -74,11 +75,13 @@ def pairwise_cells(factors: dict = FACTORS, seed: int = 0, candidates: int = 60)
 
 
 def cell_id(cell: dict) -> str:
-    """A readable test id, e.g. ``ct_ibn-adam-mixed_bfloat16-fit-r2-xla-max_length-b4-g3-do``."""
+    """A readable test id, e.g.
+    ``ct_ibn-adam-mixed_bfloat16-fit-r2-xla-max_length-b4-g3-do-best``."""
     return "-".join([cell["stage"], cell["optimizer"], cell["precision"], cell["driver"],
                      f"r{cell['replicas']}", "xla" if cell["jit_compile"] else "noxla",
                      cell["padding"], f"b{cell['length_buckets']}",
-                     f"g{cell['group_batches']}", "do" if cell["dropout"] else "nodo"])
+                     f"g{cell['group_batches']}", "do" if cell["dropout"] else "nodo",
+                     cell["keep"]])
 
 
 def cell_overrides(cell: dict, data: dict) -> list[str]:
@@ -90,6 +93,7 @@ def cell_overrides(cell: dict, data: dict) -> list[str]:
         "stages": "[" + ", ".join(stages) + "]",
         "model": data["model"], "sts_dev": data["sts"], "corpus": data["corpus"],
         "max_length": 24, "log_every": 1, "checkpoint_every": CHECKPOINT_AT,
+        "keep": cell["keep"],
         "tensorboard": "false", "eval_batch_size": 32,
         "driver": cell["driver"], "precision": cell["precision"],
         "jit_compile": str(cell["jit_compile"]).lower(), "padding": cell["padding"],

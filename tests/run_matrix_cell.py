@@ -8,9 +8,9 @@ In one process with two logical CPU devices (so that 1- and 2-replica runs can b
    its one-line message (``{"refused": ...}``) and nothing trains;
 2. **uninterrupted**: the cell trains to its end;
 3. **killed and resumed**: the run folder as a kill right after the checkpoint at step
-   ``CHECKPOINT_AT`` of the last stage leaves it (a copy of the uninterrupted run's folder
-   without what came later: later checkpoints, ``final/``, summaries; earlier stages are
-   finished), then the same command again: every variable of every stage's last checkpoint
+   ``CHECKPOINT_AT`` of the last stage leaves it (the uninterrupted run's folder, a copy kept
+   aside, without what came later: later checkpoints, ``final/``, summaries; earlier stages
+   are finished), then the same command again: every variable of every stage's last checkpoint
    (weights, optimizer slots, step, loss scale) must equal the uninterrupted run's bit for
    bit, and so must the logged losses (real kills at every phase: test_crash_safety.py and
    test_reliability.py);
@@ -71,18 +71,21 @@ def last_checkpoint(folder: Path) -> dict:
             if not name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
 
 
+SECONDS: dict = {}  # seconds per run, in the report
+
+
 def train(overrides: list, run: Path):
     start = time.time()
     config = load_config(None, overrides)
     summary = TrainingPipeline(config, run, progress="off").run()
-    print(f"{run.name}: {time.time() - start:.1f} s", file=sys.stderr)
+    SECONDS[run.name] = round(time.time() - start, 1)
     return summary
 
 
-def killed_after_checkpoint(straight: Path, run: Path, stages: list, step: int) -> None:
-    """Makes ``run`` the folder a kill right after the last stage's checkpoint at ``step``
-    would leave: later checkpoints, summaries and final models are not there yet."""
-    shutil.copytree(straight, run)
+def killed_after_checkpoint(run: Path, stages: list, step: int) -> None:
+    """Turns the finished ``run`` into the folder a kill right after the last stage's
+    checkpoint at ``step`` would have left: later checkpoints, summaries and final models are
+    not there yet. (In place: a pipeline's later stages name the earlier stages' folders.)"""
     for path in [run / "summary.json", run / "final"]:
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     last = stage_dirs(run, stages)[-1]
@@ -109,16 +112,17 @@ def main() -> dict:
         report["refused"] = str(exc)
         return report
     stages = config.stages
-    summary = train(overrides, work / "straight")
+    summary = train(overrides, work / "run")
+    shutil.copytree(work / "run", work / "straight")  # the uninterrupted run, kept
     straight = stage_dirs(work / "straight", stages)
     report["losses"] = {str(d.name): losses(d) for d in straight}
     report["finite"] = all(math.isfinite(v) for values in report["losses"].values()
                            for v in values)
 
     # killed after a checkpoint of the last stage, then the same command again
-    killed_after_checkpoint(work / "straight", work / "resumed", stages, CHECKPOINT_AT)
-    train(overrides, work / "resumed")
-    resumed = stage_dirs(work / "resumed", stages)
+    killed_after_checkpoint(work / "run", stages, CHECKPOINT_AT)
+    train(overrides, work / "run")
+    resumed = stage_dirs(work / "run", stages)
     mismatches = []
     for a, b in zip(straight, resumed):
         first, second = last_checkpoint(a), last_checkpoint(b)
@@ -140,12 +144,16 @@ def main() -> dict:
             abs(x - y) / max(abs(y), 1.0)
             for a, b in zip(straight, one_device) for x, y in zip(losses(a), losses(b)))
 
-    kept = json.loads((straight[-1] / "summary.json").read_text())["kept"]
+    last_summary = json.loads((straight[-1] / "summary.json").read_text())
+    kept = last_summary["kept"]
+    report["kept_step"] = kept["step"]
+    report["kept_is_starting_model"] = last_summary.get("kept_is_starting_model")
     encoder = SentenceEncoder.from_pretrained(str(work / "straight" / "final"))
     rescored = STSEvaluator.from_file(data["sts"])(encoder)["spearman"]
     report["kept_score"] = kept["stsb_dev_spearman"]
     report["final_score"] = rescored
     report["summary_status"] = summary["status"]
+    report["seconds"] = SECONDS
     return report
 
 

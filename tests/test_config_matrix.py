@@ -8,13 +8,14 @@ buckets, length grouping and dropout. Each runs in its own process
 """
 
 import json
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from config_matrix import FACTORS, cell_id, pairwise_cells
+from config_matrix import FACTORS, STEPS, cell_id, pairwise_cells
 from helpers import REPO_ROOT, TEST_DATA
 
 CELLS = pairwise_cells()
@@ -55,7 +56,11 @@ def run_cell(cell: dict, data: dict, work) -> dict:
     lines = [line for line in result.stdout.splitlines() if line.startswith("MATRIX-REPORT ")]
     assert result.returncode == 0 and lines, (
         f"cell {cell_id(cell)} crashed (exit {result.returncode}):\n{result.stderr[-4000:]}")
-    return json.loads(lines[-1][len("MATRIX-REPORT "):])
+    report = json.loads(lines[-1][len("MATRIX-REPORT "):])
+    if os.environ.get("CT_MATRIX_REPORTS"):  # a JSONL file gathering every cell's report
+        with open(os.environ["CT_MATRIX_REPORTS"], "a") as reports:
+            reports.write(json.dumps({"id": cell_id(cell), **report}) + "\n")
+    return report
 
 
 @pytest.mark.matrix
@@ -75,3 +80,5 @@ def test_cell_trains_with_its_invariants_or_is_refused(cell, matrix_data, tmp_pa
     if "replica_max_difference" in report:
         assert report["replica_max_difference"] <= REPLICA_TOLERANCE[cell["precision"]], report
     assert report["final_score"] == pytest.approx(report["kept_score"], abs=1e-4), report
+    if cell["keep"] == "last":  # the score of a trained model, not the starting one's
+        assert report["kept_step"] == STEPS and not report["kept_is_starting_model"], report
