@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+import zstandard
 
 from ct.data.corpus import Corpus
 from ct.data.corpus_index import DESCRIPTORS, MAX_OPEN_FILES
@@ -76,6 +77,10 @@ def test_every_format_gives_the_plain_files_sentences_in_order(tmp_path):
     copies["gz"].write_bytes(gzip.compress(text.encode()))
     copies["bz2"].write_bytes(bz2.compress(text.encode()))
     copies["xz"].write_bytes(lzma.compress(text.encode()))
+    copies["zst"] = tmp_path / "corpus.txt.zst"  # two frames, as pzstd writes
+    half = len(text.encode()) // 2
+    copies["zst"].write_bytes(zstandard.compress(text.encode()[:half])
+                              + zstandard.compress(text.encode()[half:]))
     copies["parquet"] = tmp_path / "corpus.parquet"
     _write_parquet(copies["parquet"], lines)
     copies["jsonl.gz"] = tmp_path / "corpus.jsonl.gz"
@@ -191,6 +196,7 @@ def _ct_error(tmp_path, corpus, *extra):
 
 
 @pytest.mark.parametrize("case", ["truncated gz", "corrupt bz2", "truncated xz",
+                                  "truncated zst", "corrupt zst",
                                   "parquet without the column", "not parquet",
                                   "broken link in a folder", "datasets dict"])
 def test_bad_input_is_one_error_line_naming_the_file(tmp_path, capsys, case):
@@ -209,6 +215,14 @@ def test_bad_input_is_one_error_line_naming_the_file(tmp_path, capsys, case):
         bad = tmp_path / "c.txt.xz"
         bad.write_bytes(lzma.compress(text)[:-30])
         expected = [str(bad), "truncated or corrupt xz file"]
+    elif case == "truncated zst":  # zstandard's stream reader would just stop early
+        bad = tmp_path / "c.txt.zst"
+        bad.write_bytes(zstandard.compress(text)[:-30])
+        expected = [str(bad), "truncated or corrupt zstd file", "ends inside a frame"]
+    elif case == "corrupt zst":
+        bad = tmp_path / "c.txt.zst"
+        bad.write_bytes(b"not zstd at all" * 20)
+        expected = [str(bad), "truncated or corrupt zstd file"]
     elif case == "parquet without the column":
         bad = tmp_path / "c.parquet"
         pq.write_table(pa.table({"id": [1], "sentence": ["x"], "url": ["u"]}), bad)
@@ -305,10 +319,11 @@ def test_align_and_nli_read_compressed_files_folders_and_globs(tmp_path):
             ["A man sleeps.", "A dog runs."], ["A person rests.", "A cat sleeps."], [0, 2])
 
     plain = REPO_ROOT / "ct" / "resources" / "stsbenchmark" / "sts-dev.csv"
-    packed = tmp_path / "sts-dev.csv.bz2"
-    packed.write_bytes(bz2.compress(plain.read_bytes()))
-    assert read_sts_file(str(packed)).sentences_1 == read_sts_file(str(plain)).sentences_1
-    assert read_sts_file(str(packed)).scores == read_sts_file(str(plain)).scores
+    for packed, compress in ((tmp_path / "sts-dev.csv.bz2", bz2.compress),
+                             (tmp_path / "sts-dev.csv.zst", zstandard.compress)):
+        packed.write_bytes(compress(plain.read_bytes()))
+        assert read_sts_file(str(packed)).sentences_1 == read_sts_file(str(plain)).sentences_1
+        assert read_sts_file(str(packed)).scores == read_sts_file(str(plain)).scores
 
 
 def _write_arrow_stream(path, table, rows_per_batch=2):
