@@ -129,16 +129,18 @@ def test_ct_sample_gives_the_plain_files_pairs_for_compressed_and_parquet_copies
     plain.write_text(text)
     gz = tmp_path / "wiki.txt.gz"
     gz.write_bytes(gzip.compress(text.encode()))
+    zst = tmp_path / "wiki.txt.zst"
+    zst.write_bytes(zstandard.compress(text.encode()))
     parquet = tmp_path / "wiki.parquet"
     _write_parquet(parquet, lines, row_group_size=64)
     samples = []
-    for corpus in (plain, gz, parquet):
+    for corpus in (plain, gz, zst, parquet):
         out = tmp_path / f"{corpus.name}.jsonl"
         assert main(["sample", str(PAPER), "--set", f"corpus={corpus}", "--set", "sts_dev=null",
                      "--steps", "20", "--start-step", "11", "--out", str(out), "-q"]) == 0
         samples.append(out.read_text())
     assert samples[0].count("\n") == 20 * 16
-    assert samples[1] == samples[0] and samples[2] == samples[0]
+    assert samples[1:] == [samples[0]] * 3
 
 
 def test_folders_and_double_star_globs(tmp_path):
@@ -367,6 +369,10 @@ def test_nli_sts_and_align_read_parquet_arrow_and_datasets_folders_as_their_text
         bad = tmp_path / "nli-bad.parquet"
         pq.write_table(pa.table({"sentence1": ["a"], "label": [0], "x": [1]}), bad)
         read_nli_files([str(bad)])
+    truncated = tmp_path / "nli-truncated.parquet"
+    truncated.write_bytes(ours.read_bytes()[:-40])
+    with pytest.raises(DataError, match=r"nli-truncated.parquet: not a readable Parquet file"):
+        read_nli_files([str(truncated)])
 
     # STS-B: the bundled dev file, as Parquet (GLUE's names) and as a datasets folder
     plain = read_sts_file(str(REPO_ROOT / "ct" / "resources" / "stsbenchmark" / "sts-dev.csv"))
