@@ -33,6 +33,7 @@ setup(
         "matplotlib",
         "tensorflow-datasets",
         "pyarrow",
+        "zstandard",
         "keras-tuner",
     ],
     # pip install -e .[gpu]: TensorFlow's CUDA libraries (requirements.txt pins tensorflow).

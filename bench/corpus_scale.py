@@ -17,11 +17,19 @@ bytes a line), then measures, with the packaged MiniLM tokenizer and the paper's
 ``--files N`` measures the same for the lines split into N shard files (``--lines / N`` lines
 each, in folders of 100, given to ct as one folder), with the peak of open descriptors (all
 of the process', counted in ``/proc/self/fd``, and the corpus pool's) and the peak RSS.
-``--formats gz,parquet`` measures the same lines as one ``.txt.gz`` and as one Parquet file:
-first batch cold and warm, pipeline sentences/s next to the plain file's.
+``--formats gz,parquet,zst`` measures the same lines as one ``.txt.gz``, one Parquet file
+and one ``.txt.zst``: first batch cold and warm, pipeline sentences/s next to the plain
+file's.
+
+A warm start is reported twice: the whole ``ct sample`` process (process start to the first
+batch written: Python, TensorFlow and ct imported, config, corpus, first batch) and the
+corpus' own share of it, measured inside a process after the imports (the CT stage built from
+the warm index cache: folders listed, indexes found, corpus validated; then the first batch
+read), with what a resumed training run adds (every file's fingerprint checked against the
+run's record).
 
     python bench/corpus_scale.py --lines 10000000
-    python bench/corpus_scale.py --lines 1000000 --files 10000 --formats gz,parquet
+    python bench/corpus_scale.py --lines 1000000 --files 10000 --formats gz,parquet,zst
 """
 
 from __future__ import annotations
@@ -82,12 +90,20 @@ def generate_shards(folder: Path, lines: int, files: int) -> None:
 
 
 def generate_copies(plain: Path, formats: list[str]) -> dict[str, Path]:
-    """The plain file as one ``.txt.gz`` and/or one Parquet file (rows of 65,536 lines)."""
+    """The plain file as one ``.txt.gz``, one ``.txt.zst`` and/or one Parquet file (row
+    groups of 65,536 lines)."""
     copies = {}
     if "gz" in formats:
         copies["gz"] = plain.with_name(plain.name + ".gz")
         if not copies["gz"].exists():
             subprocess.run(f"gzip -c {plain} > {copies['gz']}", shell=True, check=True)
+    if "zst" in formats:
+        import zstandard
+
+        copies["zst"] = plain.with_name(plain.name + ".zst")
+        if not copies["zst"].exists():
+            with open(plain, "rb") as source, open(copies["zst"], "wb") as target:
+                zstandard.ZstdCompressor().copy_stream(source, target)
     if "parquet" in formats:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -165,6 +181,10 @@ def measure(spec: Path, label: str, work: Path, args, spread: bool = False) -> d
     figures["first_batch_warm_s"] = ct_sample(config, work / "s.jsonl", 1, env)
     figures["resume_first_batch_s"] = ct_sample(config, work / "r.jsonl",
                                                 args.resume_step + 1, env)
+    # the corpus' own share of a warm start (after the imports), in a process of its own
+    result = subprocess.run([sys.executable, "-c", WARM_START, config[0], str(spec)],
+                            check=True, env=env, capture_output=True, text=True)
+    figures.update(json.loads(result.stdout.strip().splitlines()[-1]))
 
     # the tokenized pipeline on its own: speed, peak RSS and descriptors
     result = subprocess.run([sys.executable, "-c", PIPELINE, str(spec),
@@ -176,6 +196,31 @@ def measure(spec: Path, label: str, work: Path, args, spread: bool = False) -> d
     if spread:
         figures.update(draw_spread(config, work, env, args.lines))
     return figures
+
+
+WARM_START = r"""
+import dataclasses, json, sys, time
+started = time.perf_counter()
+from ct.config import load_config
+from ct.training.stages import CTStage
+imported = time.perf_counter()
+config = load_config(sys.argv[1], [f"corpus={sys.argv[2]}", "sts_dev=null"])
+configured = time.perf_counter()
+stage = CTStage(dataclasses.replace(config, stages=["ct"]))  # corpus found, indexed, validated
+built = time.perf_counter()
+next(iter(stage.text_batches(start_step=0, steps=1)))
+first = time.perf_counter()
+recorded = stage.corpus.fingerprint()
+checking = time.perf_counter()
+assert not stage.corpus.changed_files(recorded) and stage.corpus.fingerprint() == recorded
+checked = time.perf_counter()
+stage.close()
+print(json.dumps({"warm_start_import_s": imported - started,
+                  "warm_start_corpus_s": built - configured + first - built,
+                  "warm_start_corpus_stage_s": built - configured,
+                  "warm_start_corpus_first_batch_s": first - built,
+                  "resume_corpus_check_s": checked - checking}))
+"""
 
 
 INDEX_BUILD = r"""
@@ -215,7 +260,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=0,
                         help="also measure the lines as this many shard files in a folder")
     parser.add_argument("--formats", default="",
-                        help="also measure the lines as gz and/or parquet (comma-separated)")
+                        help="also measure the lines as gz, parquet and/or zst "
+                             "(comma-separated)")
     parser.add_argument("--resume-step", type=int, default=1_000_000)
     parser.add_argument("--pipeline-batches", type=int, default=300)
     parser.add_argument("--train-pairs-per-s", type=float, default=36.0,
@@ -263,7 +309,9 @@ def main() -> None:
         r = results[label]
         print(f"{label}: index build {r['index_build_s']:.1f} s (peak RSS "
               f"{r['index_peak_rss_mb']:.0f} MB); ct sample first batch cold "
-              f"{r['first_batch_cold_s']:.1f} s, warm {r['first_batch_warm_s']:.1f} s, resume at "
+              f"{r['first_batch_cold_s']:.1f} s, warm {r['first_batch_warm_s']:.1f} s (the "
+              f"corpus' share {r['warm_start_corpus_s']:.2f} s; a resumed run's file check "
+              f"{r['resume_corpus_check_s']:.2f} s more), resume at "
               f"step {args.resume_step:,} {r['resume_first_batch_s']:.1f} s; pipeline "
               f"{r['pipeline_sentences_per_s']:.0f} sentences/s ({r['pipeline_over_plain']:.2f}x "
               f"plain, {r['pipeline_over_training']:.0f}x training), peak RSS {r['peak_rss_mb']:.0f} MB, peak open descriptors "

@@ -2,6 +2,7 @@
 and `datasets` folders; each checked against the plain text file it is a copy of."""
 
 import bz2
+import gc
 import gzip
 import json
 import lzma
@@ -13,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+import zstandard
 
 from ct.data.corpus import Corpus
 from ct.data.corpus_index import DESCRIPTORS, MAX_OPEN_FILES
@@ -76,6 +78,10 @@ def test_every_format_gives_the_plain_files_sentences_in_order(tmp_path):
     copies["gz"].write_bytes(gzip.compress(text.encode()))
     copies["bz2"].write_bytes(bz2.compress(text.encode()))
     copies["xz"].write_bytes(lzma.compress(text.encode()))
+    copies["zst"] = tmp_path / "corpus.txt.zst"  # two frames, as pzstd writes
+    half = len(text.encode()) // 2
+    copies["zst"].write_bytes(zstandard.compress(text.encode()[:half])
+                              + zstandard.compress(text.encode()[half:]))
     copies["parquet"] = tmp_path / "corpus.parquet"
     _write_parquet(copies["parquet"], lines)
     copies["jsonl.gz"] = tmp_path / "corpus.jsonl.gz"
@@ -124,16 +130,18 @@ def test_ct_sample_gives_the_plain_files_pairs_for_compressed_and_parquet_copies
     plain.write_text(text)
     gz = tmp_path / "wiki.txt.gz"
     gz.write_bytes(gzip.compress(text.encode()))
+    zst = tmp_path / "wiki.txt.zst"
+    zst.write_bytes(zstandard.compress(text.encode()))
     parquet = tmp_path / "wiki.parquet"
     _write_parquet(parquet, lines, row_group_size=64)
     samples = []
-    for corpus in (plain, gz, parquet):
+    for corpus in (plain, gz, zst, parquet):
         out = tmp_path / f"{corpus.name}.jsonl"
         assert main(["sample", str(PAPER), "--set", f"corpus={corpus}", "--set", "sts_dev=null",
                      "--steps", "20", "--start-step", "11", "--out", str(out), "-q"]) == 0
         samples.append(out.read_text())
     assert samples[0].count("\n") == 20 * 16
-    assert samples[1] == samples[0] and samples[2] == samples[0]
+    assert samples[1:] == [samples[0]] * 3
 
 
 def test_folders_and_double_star_globs(tmp_path):
@@ -191,6 +199,7 @@ def _ct_error(tmp_path, corpus, *extra):
 
 
 @pytest.mark.parametrize("case", ["truncated gz", "corrupt bz2", "truncated xz",
+                                  "truncated zst", "corrupt zst",
                                   "parquet without the column", "not parquet",
                                   "broken link in a folder", "datasets dict"])
 def test_bad_input_is_one_error_line_naming_the_file(tmp_path, capsys, case):
@@ -209,6 +218,14 @@ def test_bad_input_is_one_error_line_naming_the_file(tmp_path, capsys, case):
         bad = tmp_path / "c.txt.xz"
         bad.write_bytes(lzma.compress(text)[:-30])
         expected = [str(bad), "truncated or corrupt xz file"]
+    elif case == "truncated zst":  # zstandard's stream reader would just stop early
+        bad = tmp_path / "c.txt.zst"
+        bad.write_bytes(zstandard.compress(text)[:-30])
+        expected = [str(bad), "truncated or corrupt zstd file", "ends inside a frame"]
+    elif case == "corrupt zst":
+        bad = tmp_path / "c.txt.zst"
+        bad.write_bytes(b"not zstd at all" * 20)
+        expected = [str(bad), "truncated or corrupt zstd file"]
     elif case == "parquet without the column":
         bad = tmp_path / "c.parquet"
         pq.write_table(pa.table({"id": [1], "sentence": ["x"], "url": ["u"]}), bad)
@@ -305,7 +322,182 @@ def test_align_and_nli_read_compressed_files_folders_and_globs(tmp_path):
             ["A man sleeps.", "A dog runs."], ["A person rests.", "A cat sleeps."], [0, 2])
 
     plain = REPO_ROOT / "ct" / "resources" / "stsbenchmark" / "sts-dev.csv"
-    packed = tmp_path / "sts-dev.csv.bz2"
-    packed.write_bytes(bz2.compress(plain.read_bytes()))
-    assert read_sts_file(str(packed)).sentences_1 == read_sts_file(str(plain)).sentences_1
-    assert read_sts_file(str(packed)).scores == read_sts_file(str(plain)).scores
+    for packed, compress in ((tmp_path / "sts-dev.csv.bz2", bz2.compress),
+                             (tmp_path / "sts-dev.csv.zst", zstandard.compress)):
+        packed.write_bytes(compress(plain.read_bytes()))
+        assert read_sts_file(str(packed)).sentences_1 == read_sts_file(str(plain)).sentences_1
+        assert read_sts_file(str(packed)).scores == read_sts_file(str(plain)).scores
+
+
+def _write_arrow_stream(path, table, rows_per_batch=2):
+    with pa.OSFile(str(path), "wb") as sink:
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            for batch in table.to_batches(max_chunksize=rows_per_batch):
+                writer.write_batch(batch)
+
+
+def test_nli_sts_and_align_read_parquet_arrow_and_datasets_folders_as_their_text_files(
+        tmp_path):
+    from ct.data.align_data import read_align_examples
+    from ct.data.nli import read_nli_files
+    from ct.data.sts import read_sts_file
+
+    # NLI: ct's column names with label names, the Hugging Face names with label ids
+    rows = [("A man sleeps.", "A person rests.", "entailment"),
+            ("A man sleeps.", "Nobody rests.", "-"),
+            ("A dog runs.", "A cat sleeps.", "contradiction"),
+            ("A dog runs.", "An animal moves.", "neutral")]
+    jsonl = tmp_path / "nli.jsonl"
+    jsonl.write_text("".join(json.dumps({"sentence1": a, "sentence2": b, "gold_label": c})
+                             + "\n" for a, b, c in rows))
+    ours = tmp_path / "nli.parquet"
+    pq.write_table(pa.table({"gold_label": [c for *_, c in rows], "id": [1, 2, 3, 4],
+                             "sentence1": [a for a, *_ in rows],
+                             "sentence2": [b for _, b, _ in rows]}), ours, row_group_size=3)
+    ids = {"entailment": 0, "neutral": 1, "contradiction": 2, "-": -1}
+    hub = tmp_path / "nli-hub.arrow"
+    _write_arrow_stream(hub, pa.table({"premise": [a for a, *_ in rows],
+                                       "hypothesis": [b for _, b, _ in rows],
+                                       "label": [ids[c] for *_, c in rows]}))
+    expected = read_nli_files([str(jsonl)])
+    assert len(expected) == 3 and expected.num_skipped == 1
+    for copy in (ours, hub):
+        pairs = read_nli_files([str(copy)])
+        assert (pairs.premises, pairs.hypotheses, pairs.labels, pairs.num_skipped) == (
+            expected.premises, expected.hypotheses, expected.labels, 1), copy
+    with pytest.raises(DataError, match=r"nli-bad.parquet: no column 'sentence2' or "
+                                        r"'hypothesis'; its columns: sentence1, label, x"):
+        bad = tmp_path / "nli-bad.parquet"
+        pq.write_table(pa.table({"sentence1": ["a"], "label": [0], "x": [1]}), bad)
+        read_nli_files([str(bad)])
+    truncated = tmp_path / "nli-truncated.parquet"
+    truncated.write_bytes(ours.read_bytes()[:-40])
+    with pytest.raises(DataError, match=r"nli-truncated.parquet: not a readable Parquet file"):
+        read_nli_files([str(truncated)])
+
+    # STS-B: the bundled dev file, as Parquet (GLUE's names) and as a datasets folder
+    plain = read_sts_file(str(REPO_ROOT / "ct" / "resources" / "stsbenchmark" / "sts-dev.csv"))
+    table = pa.table({"sentence1": plain.sentences_1, "sentence2": plain.sentences_2,
+                      "label": plain.scores, "idx": list(range(len(plain)))})
+    pq.write_table(table, tmp_path / "stsb-dev.parquet", row_group_size=500)
+    folder = tmp_path / "stsb-dev"
+    folder.mkdir()
+    _write_arrow_stream(folder / "data-00000-of-00001.arrow",
+                        table.rename_columns(["sentence1", "sentence2", "score", "idx"]), 300)
+    (folder / "state.json").write_text(json.dumps(
+        {"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}))
+    for copy in (tmp_path / "stsb-dev.parquet", folder):
+        pairs = read_sts_file(str(copy))
+        assert (pairs.sentences_1, pairs.sentences_2, pairs.scores) == (
+            plain.sentences_1, plain.sentences_2, plain.scores), copy
+
+    # align: one sentence a row (a null row keeps its target row), or parallel columns
+    pq.write_table(pa.table({"text": ["first", None, "second "]}), tmp_path / "a.parquet")
+    examples = read_align_examples([str(tmp_path / "a.parquet")])
+    assert (examples.texts, examples.rows.tolist(), examples.num_lines) == (
+        ["first", "second"], [0, 2], 3)
+    parallel = tmp_path / "parallel"
+    parallel.mkdir()
+    pq.write_table(pa.table({"source": ["a cat", "a dog"], "translation": ["eine Katze",
+                                                                        "ein Hund"]}),
+                   parallel / "part.parquet")
+    (tmp_path / "parallel.tsv").write_text("a cat\teine Katze\na dog\tein Hund\n")
+    from_text = read_align_examples([str(tmp_path / "parallel.tsv")])
+    from_table = read_align_examples([str(parallel)])
+    assert from_table.parallel and (from_table.texts, from_table.rows.tolist()) == (
+        from_text.texts, from_text.rows.tolist())
+
+
+def test_parquet_is_read_one_row_group_at_a_time(tmp_path, monkeypatch):
+    """Indexing a Parquet file decodes its row groups one by one, the text column alone, and
+    Arrow memory stays at one row group's decoding (measured: about 3x its column, the pages
+    and their decoded values) whatever the number of row groups: far from the whole file."""
+    path = tmp_path / "big.parquet"
+    groups, rows = 20, 1000
+    lines = [f"sentence {i} " + "x" * 200 for i in range(groups * rows)]
+    pq.write_table(pa.table({"text": lines, "other": lines}), path, row_group_size=rows)
+    group_bytes = pq.ParquetFile(path).read_row_group(0, columns=["text"]).nbytes
+    calls, peak = [], [0]
+    original = pq.ParquetFile.read_row_group
+
+    def spy(self, group, columns=None, **kwargs):
+        peak[0] = max(peak[0], pa.total_allocated_bytes())
+        calls.append((group, tuple(columns)))
+        return original(self, group, columns=columns, **kwargs)
+
+    def whole_file(*args, **kwargs):
+        pytest.fail("the whole file was read")
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", spy)
+    monkeypatch.setattr(pq.ParquetFile, "read", whole_file)
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", whole_file)
+    monkeypatch.setattr(pq, "read_table", whole_file)
+    from ct.data.readers import columns
+
+    seen = []
+    real_iter = columns.ColumnLines.__iter__
+
+    def measured(self):  # memory while each batch's sentences are handed on
+        for line in real_iter(self):
+            seen.append(pa.total_allocated_bytes())
+            yield line
+
+    monkeypatch.setattr(columns.ColumnLines, "__iter__", measured)
+    gc.collect()  # Arrow objects earlier tests left in reference cycles
+    before = pa.total_allocated_bytes()
+    corpus = Corpus.from_patterns([str(path)], index_dir=str(tmp_path / "cache"))
+    assert _all(corpus) == [line.strip() for line in lines]
+    assert calls == [(group, ("text",)) for group in range(groups)]
+    used = max(max(seen), peak[0]) - before
+    assert used < 4 * group_bytes, (used, before, group_bytes)
+
+
+def test_each_worker_reads_its_share_of_a_parquet_corpus_as_of_the_text_file(tmp_path,
+                                                                             tiny_bert_dir):
+    """Two input pipelines (multi-worker) over a Parquet copy get the text file's batches."""
+    from ct.data.ct_dataset import build_ct_dataset
+    from ct.modeling.loading import load_tokenizer
+
+    lines = wiki_sentences(200)
+    plain = tmp_path / "wiki.txt"
+    plain.write_text("\n".join(lines) + "\n")
+    _write_parquet(tmp_path / "wiki.parquet", lines, row_group_size=50)
+    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    shares = {}
+    for path in (plain, tmp_path / "wiki.parquet"):
+        corpus = Corpus.from_patterns([str(path)], index_dir=str(tmp_path / "cache"))
+        shares[path.suffix] = [
+            [f["input_ids_1"].numpy().tolist() for f, _ in build_ct_dataset(
+                corpus, tokenizer, batch_size=8, num_negatives=3, seed=5, num_replicas=2,
+                input_pipeline_id=worker, num_input_pipelines=2).take(3)]
+            for worker in range(2)]
+    assert shares[".parquet"] == shares[".txt"]
+    assert shares[".txt"][0] != shares[".txt"][1]  # each worker its own share
+
+
+@pytest.mark.parametrize("stage, columns, expected", [
+    ("nli", {"premise": ["a"], "label": [0], "idx": [1]},
+     "NLI file {path}: no column 'sentence2' or 'hypothesis'; its columns: premise, label, idx"),
+    ("stsb", {"sentence1": ["a"], "sentence2": ["b"], "idx": [1]},
+     "STS file {path}: no column 'score' or 'label' or 'relatedness_score'; its columns: "
+     "sentence1, sentence2, idx"),
+    ("align", {"sentence": ["a"]},
+     "align.train file {path}: no column 'text'; its columns: sentence")],
+    ids=["nli", "stsb", "align"])
+def test_a_stage_table_without_a_column_is_one_error_line_naming_those_it_has(
+        tmp_path, capsys, stage, columns, expected):
+    from ct.cli import main
+
+    path = tmp_path / f"{stage}.parquet"
+    pq.write_table(pa.table(columns), path)
+    config = REPO_ROOT / "configs" / ("align_precomputed.yaml" if stage == "align"
+                                      else "ct_paper.yaml")
+    overrides = {"nli": ["stages=[nli]", f"nli.train=[{path}]"],
+                 "stsb": ["stages=[stsb]", f"stsb.train=[{path}]"],
+                 "align": [f"align.train=[{path}]"]}[stage]
+    args = ["train", str(config), "--set", f"output_dir={tmp_path / 'run'}"]
+    for override in overrides:
+        args += ["--set", override]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["ct: error: " + expected.format(path=path)], err

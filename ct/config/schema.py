@@ -182,8 +182,8 @@ class NLIStageConfig:
     cosine similarities; Gao et al., 2021) is the stronger alternative.
     """
 
-    train: list[str] = option(help="SNLI/MultiNLI JSONL or TSV files, folders or globs "
-                                   "(.gz/.bz2/.xz too)", factory=list)
+    train: list[str] = option(help="SNLI/MultiNLI JSONL, TSV, Parquet or Arrow files, datasets "
+                                   "folders or globs (.gz/.bz2/.xz/.zst too)", factory=list)
     train_tfds: list[TFDSSource] = option(help="TFDS NLI datasets (snli, multi_nli)",
                                           factory=list)
     objective: NLIObjective = option(
@@ -214,7 +214,8 @@ class STSBStageConfig:
     model selected on STS-B dev (``sts_dev``).
     """
 
-    train: list[str] = option(help="STS-B style files (the bundled STS-B train by default)",
+    train: list[str] = option(help="STS-B style files, or Parquet/Arrow files or datasets "
+                                   "folders (the bundled STS-B train by default)",
                               factory=lambda: ["bundled:stsb-train"])
     train_tfds: list[TFDSSource] = option(help="TFDS STS datasets (glue/stsb)", factory=list)
     epochs: int = option(4, help="passes over the training pairs (Sentence-BERT: 4)")
@@ -243,8 +244,9 @@ class AlignStageConfig:
     ``.npy``/``.npz`` file whose row i belongs to line i of the ``train`` file(s).
     """
 
-    train: list[str] = option(help="text files, folders or globs (.gz/.bz2/.xz too): one "
-                                   "sentence a line, or source<TAB>translation", factory=list)
+    train: list[str] = option(help="text files, folders or globs (.gz/.bz2/.xz/.zst too): one "
+                                   "sentence a line, or source<TAB>translation; Parquet/Arrow: "
+                                   "a text column, or source and translation", factory=list)
     format: Literal["auto", "text", "parallel"] = option(
         "auto", help="parallel: source<TAB>translation lines; auto: parallel if lines hold a "
                      "tab")
@@ -346,12 +348,12 @@ class TrainConfig:
     # The CT corpus
     corpus: list[str] = option(
         help="files, folders (read recursively) or globs (** for any depth): one sentence a "
-             "line (.gz/.bz2/.xz too), or .jsonl / .csv / .parquet / .arrow or a datasets "
+             "line (.gz/.bz2/.xz/.zst too), or .jsonl / .csv / .parquet / .arrow or a datasets "
              "save_to_disk folder with text_field",
         factory=lambda: ["bundled:wiki_sentences"])
     corpus_format: Literal["auto", "text", "jsonl", "csv", "parquet", "arrow"] = option(
         "auto", help="auto: from the file suffix (.jsonl/.json, .csv/.tsv, .parquet, .arrow, "
-                     "else text; before .gz/.bz2/.xz)")
+                     "else text; before .gz/.bz2/.xz/.zst)")
     text_field: Optional[str] = option(None, help="JSONL key or CSV/Parquet/Arrow column "
                                                   "holding the sentence (default: text)")
     on_bad_line: Literal["error", "skip"] = option(

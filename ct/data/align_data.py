@@ -1,6 +1,8 @@
 """Data of the ``align`` stage: sentences, their target vectors, and the training stream.
 
-Training files hold one sentence per line, or parallel data ``source<TAB>translation``. Target
+Training files hold one sentence per line, or parallel data ``source<TAB>translation``; Parquet
+and Arrow files (and ``datasets`` folders) hold one example per row, in a column ``text``, or
+``source`` and ``translation`` for parallel data (a row counts as a line). Target
 row ``i`` belongs to line ``i`` of the training files (concatenated, blank lines included, so a
 file of precomputed vectors stays aligned with its text file); with parallel data it is the
 vector of the *source* side, and the student learns to map both the source and its translation
@@ -33,6 +35,8 @@ from ct._keras import tf
 from ct.data.batching import (batch_numbers, epoch_example_ids, make_stream_fn,
                               split_for_replicas, tokenize_and_finish)
 from ct.data.file_patterns import expand_patterns
+from ct.data.readers.arrow_reader import datasets_folder_files
+from ct.data.readers.tables import is_table, table_column_names, table_rows
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.progress import Progress
@@ -73,8 +77,9 @@ def read_align_examples(paths: Sequence[str], format: str = "auto") -> AlignExam
     """Reads the training files of the align stage.
 
     Args:
-        paths: text files (``bundled:`` names, folders, globs and ``.gz``/``.bz2``/``.xz``
-            files allowed; see :func:`ct.data.file_patterns.expand_patterns`).
+        paths: text files (``bundled:`` names, folders, globs and compressed files allowed;
+            see :func:`ct.data.file_patterns.expand_patterns`), Parquet or Arrow files or
+            ``datasets`` folders (a ``text`` column, or ``source`` and ``translation``).
         format: ``"text"`` (one sentence per line), ``"parallel"`` (``source<TAB>translation``)
             or ``"auto"`` (parallel if the first non-blank line holds a tab).
 
@@ -87,9 +92,12 @@ def read_align_examples(paths: Sequence[str], format: str = "auto") -> AlignExam
     sentences: list[str] = []
     parallel = None if format == "auto" else format == "parallel"
     blank = 0
-    files = expand_patterns(paths, "align.train")
+    files = expand_patterns(paths, "align.train", folder_files=datasets_folder_files)
     for path in files:
-        for number, line in iter_decoded_lines(path, "align.train file"):
+        if is_table(path) and parallel is None:
+            names = table_column_names(path)
+            parallel = "source" in names and "translation" in names
+        for number, line in _numbered_lines(path, parallel):
             row = len(sentences)
             if not line.strip():
                 sentences.append("")
@@ -115,6 +123,16 @@ def read_align_examples(paths: Sequence[str], format: str = "auto") -> AlignExam
         raise DataError(f"align.train ({', '.join(map(str, paths))}) holds no sentence")
     return AlignExamples(texts, np.asarray(rows, np.int64), sentences, bool(parallel),
                          [str(p) for p in files], blank)
+
+
+def _numbered_lines(path: Path, parallel: Optional[bool]):
+    """``(number, line)`` of a text file, or of a table's rows as the lines of the text file
+    holding them (``source<TAB>translation`` for parallel data, a null an empty line)."""
+    if not is_table(path):
+        return iter_decoded_lines(path, "align.train file")
+    columns = [("source",), ("translation",)] if parallel else [("text",)]
+    return ((number, "\t".join("" if value is None else str(value) for value in values))
+            for number, values in table_rows(path, "align.train file", columns))
 
 
 def load_target_vectors(path: str, num_lines: int, key: Optional[str] = None) -> np.ndarray:

@@ -8,6 +8,11 @@ Formats, chosen by the file's suffix:
 - ``.txt`` / ``.tsv``: tab-separated with a header row naming ``sentence1``, ``sentence2`` and
   ``gold_label`` (or ``label``), in any order among other columns, as in the SNLI/MultiNLI
   ``.txt`` distributions. Sentences contain quote characters, so no CSV quoting is applied.
+- ``.parquet`` / ``.arrow`` files and ``datasets`` ``save_to_disk`` folders: the columns
+  ``sentence1``, ``sentence2`` and ``gold_label`` (or ``label``), or the Hugging Face names
+  ``premise``, ``hypothesis`` and ``label``; a label is a name as above or an id (the
+  ``snli``/``multi_nli`` ids below, ``-1`` for no gold label). Read a row group at a time
+  (:mod:`ct.data.readers.tables`).
 
 Label ids follow the tensorflow-datasets ``snli``/``multi_nli`` order (and
 :mod:`ct.losses.softmax_nli`): 0 entailment, 1 neutral, 2 contradiction. Labels are matched
@@ -37,7 +42,9 @@ from typing import Iterable, Iterator, Optional, Sequence
 import numpy as np
 
 from ct.data.file_patterns import expand_patterns
+from ct.data.readers.arrow_reader import datasets_folder_files
 from ct.data.readers.compression import without_compression
+from ct.data.readers.tables import is_table, table_rows
 from ct.data.records import jsonl_objects
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
@@ -117,10 +124,11 @@ class NLIPairs:
 
 
 def read_nli_file(path: str | Path) -> NLIPairs:
-    """Reads one SNLI/MultiNLI-style file, JSONL or tab-separated by its suffix.
+    """Reads one SNLI/MultiNLI-style file, JSONL, tab-separated, Parquet or Arrow by its suffix.
 
     Args:
-        path: a ``.jsonl``/``.json`` or ``.txt``/``.tsv`` file, or ``bundled:NAME``.
+        path: a ``.jsonl``/``.json``, ``.txt``/``.tsv``, ``.parquet`` or ``.arrow`` file, or
+            ``bundled:NAME``.
 
     Returns:
         The labelled pairs (possibly none), with ``num_skipped`` counting the pairs without a
@@ -137,11 +145,14 @@ def read_nli_file(path: str | Path) -> NLIPairs:
     """
     source = str(resolve_path(str(path)))
     suffix = without_compression(Path(source)).suffix.lower()
-    if suffix not in _FORMAT_BY_SUFFIX:
+    if is_table(source):
+        records = _table_records
+    elif suffix not in _FORMAT_BY_SUFFIX:
         raise DataError(f"NLI file {path}: unknown format {suffix or '(no suffix)'!r}; use "
-                        ".jsonl/.json (one JSON object per line) or .txt/.tsv (tab-separated "
-                        "with a header row)")
-    records = _jsonl_records if _FORMAT_BY_SUFFIX[suffix] == "jsonl" else _tsv_records
+                        ".jsonl/.json (one JSON object per line), .txt/.tsv (tab-separated "
+                        "with a header row), .parquet or .arrow")
+    else:
+        records = _jsonl_records if _FORMAT_BY_SUFFIX[suffix] == "jsonl" else _tsv_records
     pairs = NLIPairs([], [], [], sources=[source])
     no_gold = empty = 0
     for number, premise, hypothesis, label in records(path, source):
@@ -166,7 +177,7 @@ def read_nli_file(path: str | Path) -> NLIPairs:
 
 def read_nli_files(patterns: Sequence[str]) -> NLIPairs:
     """Reads and concatenates NLI files given as paths, ``bundled:`` names, folders or globs
-    (``.gz``/``.bz2``/``.xz`` files read decompressed).
+    (compressed files read decompressed; a ``datasets`` folder stands for its Arrow files).
 
     Globs and folders expand to their files in sorted order (see
     :func:`ct.data.file_patterns.expand_patterns`), so the pair order is reproducible.
@@ -186,7 +197,7 @@ def read_nli_files(patterns: Sequence[str]) -> NLIPairs:
     """
     if not patterns:
         raise DataError("no NLI files given; list SNLI/MultiNLI .jsonl or .txt files")
-    files = expand_patterns(patterns, "NLI")
+    files = expand_patterns(patterns, "NLI", folder_files=datasets_folder_files)
     pairs = NLIPairs.concatenate(read_nli_file(f) for f in files)
     if not len(pairs):
         names = ", ".join(pairs.sources[:3]) + (" ..." if len(pairs.sources) > 3 else "")
@@ -278,6 +289,33 @@ def _tsv_records(path: str | Path, source: str) -> Iterator[tuple[int, str, str,
             raise DataError(f"{source}:{number}: expected at least {max(columns) + 1} "
                             f"tab-separated columns, got {len(fields)}")
         premise, hypothesis, label = (fields[i] for i in columns)
+        yield number, premise, hypothesis, label
+
+
+# a table's columns: ct's names first, then those of the Hugging Face snli/multi_nli datasets
+_TABLE_COLUMNS = (("sentence1", "premise"), ("sentence2", "hypothesis"), ("gold_label", "label"))
+
+
+def _table_records(path: str | Path, source: str) -> Iterator[tuple[int, str, str, str]]:
+    """Yields ``(row, sentence1, sentence2, gold label name)`` of a Parquet or Arrow file."""
+    for number, values in table_rows(Path(source), "NLI file", _TABLE_COLUMNS):
+        premise, hypothesis, label = ("" if value is None else value for value in values)
+        for name, value in (("sentence1", premise), ("sentence2", hypothesis)):
+            if not isinstance(value, str):
+                raise DataError(f"{source}: row {number}: {name} is {type(value).__name__}, "
+                                "not a string")
+        if isinstance(label, int) and not isinstance(label, bool):
+            if label == -1:  # the datasets' id of a pair without gold label
+                label = "-"
+            elif 0 <= label < len(NLI_LABELS):
+                label = NLI_LABELS[label]
+            else:
+                raise DataError(f"{source}: row {number}: unknown NLI label id {label}; "
+                                "expected 0 entailment, 1 neutral, 2 contradiction or -1 "
+                                "(no gold label)")
+        elif not isinstance(label, str):
+            raise DataError(f"{source}: row {number}: the label is {type(label).__name__}, "
+                            "not a name or an id")
         yield number, premise, hypothesis, label
 
 

@@ -8,6 +8,10 @@ Formats (``read_sts_file`` detects them, or pass ``format``):
 - ``sick``: SICK (``SICK_test_annotated.txt``), tab-separated with a header row naming
   ``sentence_A``, ``sentence_B`` and ``relatedness_score``.
 - ``plain``: ``score<TAB>sentence1<TAB>sentence2``.
+- ``table``: a ``.parquet`` or ``.arrow`` file, or a ``datasets`` ``save_to_disk`` folder, with
+  the columns ``sentence1``, ``sentence2`` and ``score`` (or ``label``; SICK's
+  ``sentence_A``, ``sentence_B``, ``relatedness_score`` too), scores read as they are (0-5 for
+  STS-B); rows without a score are skipped. Read a row group at a time.
 - SentEval's STS12-16 subsets are two files: ``STS.input.<subset>.txt`` (``s1<TAB>s2``) and
   ``STS.gs.<subset>.txt`` (one gold score per line; an empty line means no gold, and the pair
   is skipped): :func:`read_senteval_subset`.
@@ -18,11 +22,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ct.data.readers.arrow_reader import datasets_folder_files
+from ct.data.readers.tables import is_table, table_rows
 from ct.data.text_files import iter_decoded_lines
 from ct.errors import DataError
 from ct.resources import resolve_path
 
-STS_FORMATS = ("stsb", "sick", "plain")
+STS_FORMATS = ("stsb", "sick", "plain", "table")
+# a table's columns, each by the names it goes by (ct's, GLUE's and SICK's)
+_TABLE_COLUMNS = (("sentence1", "sentence_A"), ("sentence2", "sentence_B"),
+                  ("score", "label", "relatedness_score"))
 
 
 @dataclasses.dataclass
@@ -46,7 +55,7 @@ class STSPairs:
 def _score(text: str, path, number: int) -> float:
     try:
         return float(text)
-    except ValueError:
+    except (TypeError, ValueError):
         raise DataError(f"{path}:{number}: score {text!r} is not a number") from None
 
 
@@ -107,6 +116,30 @@ def read_plain_sts(path: str) -> STSPairs:
     return _non_empty(pairs, path)
 
 
+def read_sts_table(path: str) -> STSPairs:
+    """Reads the pairs of a Parquet or Arrow file or a ``datasets`` folder (see ``table``
+    above); rows without a score are skipped.
+
+    Raises:
+        DataError: an unreadable file, a missing column (naming those present), a sentence
+            that is not text or a score that is not a number.
+    """
+    resolved = Path(resolve_path(path))
+    files = datasets_folder_files(resolved) if resolved.is_dir() else [resolved]
+    if files is None:
+        raise DataError(f"STS file {path} is a folder, not a datasets save_to_disk folder")
+    pairs = STSPairs([], [], [], str(resolved))
+    for file in files:
+        for number, (a, b, score) in table_rows(file, "STS file", _TABLE_COLUMNS):
+            if score is None:
+                continue
+            if not isinstance(a, str) or not isinstance(b, str):
+                raise DataError(f"STS file {file}: row {number}: the sentences must be text, "
+                                f"got {type(a).__name__} and {type(b).__name__}")
+            pairs.add(a, b, _score(score, file, number))
+    return _non_empty(pairs, path)
+
+
 def read_senteval_subset(input_path: str | Path, gold_path: str | Path) -> STSPairs:
     """Reads one SentEval STS subset; pairs whose gold line is empty are skipped.
 
@@ -130,7 +163,10 @@ def read_senteval_subset(input_path: str | Path, gold_path: str | Path) -> STSPa
 
 
 def detect_sts_format(path: str) -> str:
-    """Guesses ``stsb``, ``sick`` or ``plain`` from the first non-empty line."""
+    """Guesses ``stsb``, ``sick`` or ``plain`` from the first non-empty line (``table`` from
+    a Parquet or Arrow suffix, or a folder)."""
+    if is_table(path) or Path(resolve_path(path)).is_dir():
+        return "table"
     for number, line in iter_decoded_lines(path, "STS file"):
         if not line.strip():
             continue
@@ -158,7 +194,8 @@ def read_sts_file(path: str, format: str = "auto") -> STSPairs:
     """Reads an STS file in any supported format (``auto`` detects it)."""
     if format == "auto":
         format = detect_sts_format(path)
-    readers = {"stsb": read_sts_benchmark, "sick": read_sick, "plain": read_plain_sts}
+    readers = {"stsb": read_sts_benchmark, "sick": read_sick, "plain": read_plain_sts,
+               "table": read_sts_table}
     if format not in readers:
         raise DataError(f"unknown STS format {format!r}; choose auto, {', '.join(STS_FORMATS)}")
     return readers[format](path)

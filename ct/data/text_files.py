@@ -1,5 +1,5 @@
-"""Streaming UTF-8 line reading with errors that name the file and line; ``.gz``, ``.bz2`` and
-``.xz`` files are read decompressed (:mod:`ct.data.readers.compression`)."""
+"""Streaming UTF-8 line reading with errors that name the file and line; ``.gz``, ``.bz2``,
+``.xz`` and ``.zst`` files are read decompressed (:mod:`ct.data.readers.compression`)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ format      files                           sentences
 ``arrow``   ``.arrow`` (``datasets``)       the ``text_field`` column, line by line
 ==========  ==============================  =====================================
 
-Text, JSONL and CSV files may also be compressed (``.gz``, ``.bz2``, ``.xz``; see
+Text, JSONL and CSV files may also be compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``; see
 :mod:`ct.data.readers.compression`): the format is named by the suffix before the codec's.
 
 Example:
@@ -41,7 +41,7 @@ class CorpusReader:
         suffixes: file suffixes that ``corpus_format: auto`` reads with it (lower case).
         uses_text_field: whether ``text_field`` selects what is read (then it is part of the
             index's identity).
-        compressible: whether a ``.gz``/``.bz2``/``.xz`` file of this format is read.
+        compressible: whether a compressed file of this format is read.
     """
 
     name: str = ""

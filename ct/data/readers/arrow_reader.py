@@ -10,9 +10,10 @@ Arrow IPC *file* format (Feather v2) is read too. The folder is expanded by
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from ct.data.corpus_index import BadLines, build_extracted_index
 from ct.data.readers import CorpusReader, register
@@ -20,31 +21,31 @@ from ct.data.readers.columns import ColumnLines, check_text_column, import_pyarr
 from ct.errors import DataError
 
 
-def _record_batches(path: Path, text_field: str):
-    """``(schema, batches of the text column)`` of an Arrow stream or file."""
+@contextlib.contextmanager
+def arrow_batches(path: Path, choose: Callable[[object], list[str]]):
+    """The record batches of the columns ``choose(schema)`` names, one after the other, of an
+    Arrow stream or file (a context manager: the file is closed at its end).
+
+    Raises:
+        DataError: an unreadable file, or what ``choose`` raises (a missing column).
+    """
     pa = import_pyarrow()
     import pyarrow.ipc
 
-    source = pa.OSFile(str(path))
-    try:
-        reader = pyarrow.ipc.open_stream(source)
-        batches = iter(reader)
-    except pa.ArrowInvalid:
-        source.seek(0)
+    with pa.OSFile(str(path)) as source:
         try:
-            reader = pyarrow.ipc.open_file(source)
-        except (pa.ArrowException, OSError) as exc:
-            source.close()
-            raise DataError(f"{path}: not a readable Arrow file, truncated or corrupt "
-                            f"({one_line(exc)})") from None
-        batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-    try:
-        check_text_column(reader.schema, path, text_field)
-    except DataError:
-        source.close()
-        raise
-    column = reader.schema.get_field_index(text_field)
-    return source, (batch.select([column]) for batch in batches)
+            reader = pyarrow.ipc.open_stream(source)
+            batches = iter(reader)
+        except pa.ArrowInvalid:
+            source.seek(0)
+            try:
+                reader = pyarrow.ipc.open_file(source)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{path}: not a readable Arrow file, truncated or corrupt "
+                                f"({one_line(exc)})") from None
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+        columns = [reader.schema.get_field_index(name) for name in choose(reader.schema)]
+        yield (batch.select(columns) for batch in batches)
 
 
 @register
@@ -57,8 +58,8 @@ class ArrowReader(CorpusReader):
     compressible = False
 
     def build_index(self, path: Path, folder: Path, text_field: str, bad: BadLines) -> dict:
-        source, batches = _record_batches(path, text_field)
-        with source:
+        with arrow_batches(path, lambda schema: check_text_column(schema, path,
+                                                                  text_field)) as batches:
             lines = ColumnLines(batches, path, "Arrow")
             return build_extracted_index(iter(lines), folder, bad, lambda: lines.rows)
 

@@ -24,8 +24,9 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def check_text_column(schema, path: Path, text_field: str) -> None:
-    """Refuses a file without a string column ``text_field``, naming the columns it has.
+def check_text_column(schema, path: Path, text_field: str) -> list[str]:
+    """Refuses a file without a string column ``text_field``, naming the columns it has;
+    returns ``[text_field]`` (the columns to read).
 
     Raises:
         DataError: no such column, or not a string column.
@@ -42,6 +43,7 @@ def check_text_column(schema, path: Path, text_field: str) -> None:
             or getattr(pa.types, "is_string_view", lambda _: False)(kind)):
         raise DataError(f"{path}: column {text_field!r} holds {kind}, not text; set "
                         "text_field to a string column")
+    return [text_field]
 
 
 class ColumnLines:

@@ -1,4 +1,4 @@
-"""Compressed files read as their decompressed bytes: ``.gz``, ``.bz2`` and ``.xz``.
+"""Compressed files read as their decompressed bytes: ``.gz``, ``.bz2``, ``.xz`` and ``.zst``.
 
 Dumps are shipped compressed; any file ct reads line by line (a corpus, align, NLI or STS
 file) may be compressed with one of these, recognised by its last suffix. A truncated or
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import zlib
 from pathlib import Path
@@ -20,14 +21,70 @@ from typing import BinaryIO, Callable, Iterator, Optional
 
 from ct.errors import DataError
 
-# suffix -> (name, opener); the standard library's codecs, nothing to install
+_ZSTD_INPUT = 1 << 20  # compressed bytes read at a time
+
+
+class ZstdCorrupt(OSError):
+    """A ``.zst`` file that is corrupt, or ends inside a frame (truncated)."""
+
+
+class _ZstdStream(io.RawIOBase):
+    """The decompressed bytes of a Zstandard file of one or more frames (as ``zstd`` and
+    ``pzstd`` write them). Unlike ``zstandard``'s own stream reader, a file that ends inside a
+    frame is an error (:class:`ZstdCorrupt`), as in the standard library's codecs, not a
+    silently shorter text."""
+
+    def __init__(self, path: str):
+        try:
+            import zstandard
+        except ImportError:
+            raise DataError(f"{path}: reading .zst files needs zstandard: "
+                            "pip install zstandard") from None
+        self._error = zstandard.ZstdError
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = None  # the decompressor of the frame being read
+        self._input = b""  # compressed bytes read but not decompressed yet
+        self._output, self._position = b"", 0
+        self._file = open(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._position == len(self._output):
+            data = self._input or self._file.read(_ZSTD_INPUT)
+            self._input = b""
+            if not data:
+                if self._frame is not None and not self._frame.eof:
+                    raise ZstdCorrupt("the file ends inside a frame (truncated)")
+                return 0
+            if self._frame is None or self._frame.eof:
+                self._frame = self._decompressor.decompressobj()
+            try:
+                self._output, self._position = self._frame.decompress(data), 0
+            except self._error as exc:
+                raise ZstdCorrupt(str(exc)) from None
+            if self._frame.eof:
+                self._input = self._frame.unused_data  # the next frame's start
+        size = min(len(buffer), len(self._output) - self._position)
+        buffer[:size] = self._output[self._position:self._position + size]
+        self._position += size
+        return size
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+# suffix -> (name, opener): the standard library's codecs, and zstandard's (a dependency)
 CODECS: dict[str, tuple[str, Callable[[str], BinaryIO]]] = {
     ".gz": ("gzip", lambda path: gzip.open(path, "rb")),
     ".bz2": ("bzip2", lambda path: bz2.open(path, "rb")),
     ".xz": ("xz", lambda path: lzma.open(path, "rb")),
+    ".zst": ("zstd", lambda path: io.BufferedReader(_ZstdStream(path), _ZSTD_INPUT)),
 }
 # what the codecs raise on bad data: truncated streams (EOFError), bad headers or checksums
-# (gzip.BadGzipFile and bz2's OSError), zlib and lzma errors
+# (gzip.BadGzipFile and bz2's OSError), zlib and lzma errors, ZstdCorrupt (an OSError)
 _CORRUPT = (EOFError, OSError, zlib.error, lzma.LZMAError)
 
 

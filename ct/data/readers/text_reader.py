@@ -1,6 +1,6 @@
 """Plain text: one sentence per non-blank line, the file itself indexed in place.
 
-A compressed file (``.txt.gz``, ``.bz2``, ``.xz``) is decompressed once, as it is indexed,
+A compressed file (``.txt.gz``, ``.bz2``, ``.xz``, ``.zst``) is decompressed once, as it is indexed,
 into ``texts.bin`` beside its index (in the index cache, under the same key), so it gives the
 same sentences as the uncompressed file and later starts read it like one.
 """
