@@ -119,6 +119,7 @@ def test_packaged_minilm_saved_model_gives_ct_encode_vectors(tmp_path, capsys):
     assert cosines.min() >= 0.9999
 
 
+@pytest.mark.slow
 def test_a_sentencepiece_model_exports_with_the_string_signature(tmp_path, capsys):
     # A tiny XLM-R: a SentencePiece (unigram) tokenizer trained here, random weights.
     sentencepiece = pytest.importorskip("sentencepiece")  # requirements.txt pins it
