@@ -48,6 +48,11 @@ def _megabytes(path: Path) -> float:
     return sum(p.stat().st_size for p in files) / 1e6
 
 
+def _load_average() -> str:
+    """The 1-minute load average: on a shared machine, how busy the other jobs kept it."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def _time_encoder(encoder, source: str, batch_size: int, runs: int, scratch: Path) -> float:
     output = scratch / "vectors.npy"
     warm_up = scratch / "warm_up.txt"  # the first 512 sentences: traces and allocates
@@ -90,6 +95,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; known: {', '.join(ENGINES)}")
 
+    load_before = _load_average()
     source = resolve_path(args.input)
     sentences = sum(1 for _ in open(source, encoding="utf-8"))
     evaluator = STSEvaluator.from_file("bundled:stsb-dev")
@@ -103,6 +109,8 @@ def main() -> None:
             if engine == "st":
                 rate, score = _sentence_transformers_row(model_dir, args)
                 rows.append((engine, rate, _megabytes(model_dir / "model.safetensors"), score))
+                print(f"st: {rate:.1f} sentences/s, STS-B dev {score:.2f}, "
+                      f"load average {_load_average()}", flush=True)
                 continue
             if engine == "ct":
                 runner, size = encoder, _megabytes(model_dir / "model.safetensors")
@@ -116,12 +124,17 @@ def main() -> None:
                 runner, size = tflite.load_encoder(path, num_threads=args.threads), _megabytes(path)
             rate = _time_encoder(runner, source, args.batch_size, args.runs, scratch)
             rows.append((engine, rate, size, evaluator(runner)["spearman"]))
-            print(f"{engine}: {rate:.1f} sentences/s", flush=True)
+            print(f"{engine}: {rate:.1f} sentences/s, STS-B dev {rows[-1][3]:.2f}, "
+                  f"load average {_load_average()}", flush=True)
     print(f"\nmodel={args.model} sentences={sentences} batch_size={args.batch_size} "
-          f"max_length={args.max_length} threads={args.threads} runs={args.runs} (median)")
-    print(f"| engine | sentences/s | model size (MB) | STS-B dev |\n|---|---:|---:|---:|")
+          f"max_length={args.max_length} threads={args.threads} runs={args.runs} (median); "
+          f"load average {load_before} before, {_load_average()} after (other jobs)")
+    st_rate = next((rate for engine, rate, _, _ in rows if engine == "st"), None)
+    print("| engine | sentences/s | vs st | model size (MB) | STS-B dev |\n"
+          "|---|---:|---:|---:|---:|")
     for engine, rate, size, score in rows:
-        print(f"| {engine} | {rate:.1f} | {size:.1f} | {score:.2f} |")
+        ratio = f"{rate / st_rate:.2f}x" if st_rate else ""
+        print(f"| {engine} | {rate:.1f} | {ratio} | {size:.1f} | {score:.2f} |")
 
 
 if __name__ == "__main__":

@@ -117,3 +117,41 @@ def test_packaged_minilm_saved_model_gives_ct_encode_vectors(tmp_path, capsys):
     assert got.shape == expected.shape == (len(texts) + len(held_out_sentences()), 384)
     cosines = np.sum(expected * got, axis=1)  # both normalised: the model's Normalize module
     assert cosines.min() >= 0.9999
+
+
+@pytest.mark.slow
+def test_a_sentencepiece_model_exports_with_the_string_signature(tmp_path, capsys):
+    # A tiny XLM-R: a SentencePiece (unigram) tokenizer trained here, random weights.
+    sentencepiece = pytest.importorskip("sentencepiece")  # requirements.txt pins it
+    import tf_keras
+    import transformers
+
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(wiki_sentences(400)), vocab_size=300, model_type="unigram",
+        model_prefix=str(tmp_path / "sentencepiece.bpe"), character_coverage=1.0,
+        minloglevel=2)
+    tokenizer = transformers.XLMRobertaTokenizerFast(
+        vocab_file=str(tmp_path / "sentencepiece.bpe.model"))
+    config = transformers.XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id)
+    tf_keras.utils.set_random_seed(6)
+    model = transformers.TFAutoModel.from_config(config)
+    model(model.dummy_inputs)
+    model.save_pretrained(tmp_path / "xlmr")
+    tokenizer.save_pretrained(tmp_path / "xlmr")
+    SentenceEncoder.from_pretrained(str(tmp_path / "xlmr"), max_length=16).save(tmp_path / "model")
+
+    assert main(["export", str(tmp_path / "model"), "--format", "saved_model",
+                 "--out", str(tmp_path / "export")]) == 0
+    info = json.loads((tmp_path / "export" / "assets.extra" / "ct_export.json").read_text())
+    assert info["tokenizer"] == "SentencePiece" and info["max_length"] == 16
+    assert set(info["signatures"]) == {"serving_default", "from_ids"}
+    texts = held_out_sentences() + wiki_sentences(420)[400:]  # not in its training text
+    sentences = write_sentences(tmp_path / "held_out.txt", texts)
+    assert main(["encode", str(tmp_path / "model"), "--input", str(sentences),
+                 "--output", str(tmp_path / "ct.npy"), "-q"]) == 0
+    run_export_check(tmp_path / "export", sentences, tmp_path / "strings.npy")
+    np.testing.assert_allclose(np.load(tmp_path / "strings.npy"), np.load(tmp_path / "ct.npy"),
+                               atol=1e-5)

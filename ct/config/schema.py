@@ -342,6 +342,11 @@ class TrainConfig:
     pooling: PoolingMode = option("mean", help="mean: attention-masked mean over real tokens "
                                                "(CT paper); cls: the first token")
     max_length: int = option(75, help="truncation length in tokens (CT code: max_sent_len=75)")
+    serve_max_length: Optional[int] = option(
+        None, help="the truncation length the kept model is saved with (what "
+                   "SentenceTransformer, ct encode and exports use; training uses max_length); "
+                   "null: the starting model's (its sentence-transformers max_seq_length, e.g. "
+                   "256 for all-MiniLM-L6-v2), else max_length")
     dropout: bool = option(False, help="CT: run both models with dropout on (the original code "
                                        "trains with dropout off)")
 
@@ -476,6 +481,9 @@ class TrainConfig:
         _check_positive(self, "max_length", "eval_batch_size", "log_every")
         if self.max_length < 3:
             raise ConfigError(f"max_length must be >= 3, got {self.max_length}")
+        if self.serve_max_length is not None and self.serve_max_length < 3:
+            raise ConfigError(f"serve_max_length must be >= 3 (or null: the starting model's), "
+                              f"got {self.serve_max_length}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"checkpoint_every must be >= 0 (0: off), got "
                               f"{self.checkpoint_every}")

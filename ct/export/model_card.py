@@ -213,6 +213,9 @@ def build_model_card(record: Optional[dict], model_id: str,
     max_length = settings.get("max_length") or record.get("max_length") or 75
     base_name, base_hub_id = _base_model(record.get("base_model"))
     stages = record.get("stages", [])
+    # ct trains at the paper's 75 tokens; the model serves at its base model's length
+    trained_length = (f" (trained at {record['max_length']})" if stages and record.get(
+        "max_length") and record["max_length"] != max_length else "")
     header = ["---", "library_name: sentence-transformers", "pipeline_tag: sentence-similarity",
               "tags:", "- sentence-transformers", "- feature-extraction",
               "- sentence-similarity", "- contrastive-tension", "- ct"]
@@ -233,7 +236,7 @@ def build_model_card(record: Optional[dict], model_id: str,
     lines += ["| | |", "|---|---|", f"| base model | {base_name} |",
               f"| pooling | {pooling} (over non-padding tokens) |" if pooling == "mean"
               else f"| pooling | {pooling} |",
-              f"| max length | {max_length} tokens |", "| similarity | cosine |"]
+              f"| max length | {max_length} tokens{trained_length} |", "| similarity | cosine |"]
     if settings.get("projection"):
         lines.append(f"| projection | linear, to {settings.get('embedding_dim')} dimensions "
                      "(`2_Dense/`, a sentence-transformers Dense module) |")

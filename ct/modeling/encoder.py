@@ -54,11 +54,20 @@ class SentenceEncoder(keras.layers.Layer):
             modules end in ``Normalize``, as all-MiniLM-L6-v2's do): kept on :meth:`save`, so
             an export serves as its base did, and applied by ``ct encode``. Training and
             :meth:`encode` (unless asked) use the unnormalised vectors.
+        serving_max_length: the truncation length :meth:`save` writes (``max_seq_length`` of
+            the sentence-transformers files and ct's own), when it differs from the one this
+            encoder truncates at now: training truncates at the paper's 75 tokens, but the
+            kept model serves at its base model's length (all-MiniLM-L6-v2: 256) unless the
+            config's ``serve_max_length`` says otherwise. None: ``max_length``.
+
+    :meth:`from_pretrained` records the length the folder declared in ``folder_max_length``
+    (None if it declared none), whatever ``max_length`` it was asked to truncate at.
     """
 
     def __init__(self, backbone, tokenizer, pooling: str = "mean", max_length: int = 75,
                  projection=None, template: Optional[str] = None,
-                 normalize_output: bool = False, **kwargs):
+                 normalize_output: bool = False, serving_max_length: Optional[int] = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
         self.tokenizer = tokenizer
@@ -67,6 +76,8 @@ class SentenceEncoder(keras.layers.Layer):
         self.projection = projection
         self.template = template
         self.normalize_output = bool(normalize_output)
+        self.serving_max_length = serving_max_length
+        self.folder_max_length: Optional[int] = None  # from_pretrained sets it
         self.length_buckets = 1  # training sets it (see ct.modeling.length_buckets)
         self.jit_compile = False  # training sets it: XLA for call / embed_with_layers
         self._pool = get_pooling(pooling)
@@ -107,6 +118,7 @@ class SentenceEncoder(keras.layers.Layer):
                       template=template or saved.get("template"),
                       normalize_output=saved.get("normalize", False), **kwargs)
         encoder.training_record = read_training_record(model_dir)
+        encoder.folder_max_length = saved.get("max_length")
         return encoder
 
     # ------------------------------------------------------------------ graph side
@@ -265,7 +277,7 @@ class SentenceEncoder(keras.layers.Layer):
 
         The folder holds ``config.json``, the TF weights (``tf_model.h5``), the same weights in
         PyTorch layout (``model.safetensors``, converted with NumPy, no torch), the tokenizer,
-        the sentence-transformers module files (pooling and max length as used here, the
+        the sentence-transformers module files (pooling, the max length it serves at, the
         projection as a ``Dense`` module, and ``Normalize`` if the model normalises) and ``ct_encoder.json`` (pooling, max length,
         template, projection size) for ``ct``, with ordinary file permissions. A model card is
         added by :func:`ct.export.save.export_model` and at the end of ``ct train``; upload
@@ -280,10 +292,11 @@ class SentenceEncoder(keras.layers.Layer):
                          if self.projection is not None else ())
         if self.normalize_output:
             extra_modules += (NORMALIZE_MODULE,)
+        max_length = self.serving_max_length or self.max_length
         write_sentence_transformers_files(directory, embedding_dim=self.hidden_size,
-                                          pooling=self.pooling, max_length=self.max_length,
+                                          pooling=self.pooling, max_length=max_length,
                                           extra_modules=extra_modules, template=self.template)
-        settings = {"pooling": self.pooling, "max_length": self.max_length,
+        settings = {"pooling": self.pooling, "max_length": max_length,
                     "template": self.template, "embedding_dim": self.embedding_dim,
                     "projection": self.projection is not None,
                     "normalize": self.normalize_output}

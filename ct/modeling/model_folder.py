@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from ct.errors import ConfigError
 from ct.modeling.sentence_transformers_layout import read_sentence_transformers_settings
 
 ENCODER_CONFIG = "ct_encoder.json"
@@ -32,6 +33,24 @@ def read_encoder_settings(directory: str | Path) -> dict:
     max_length, as ``SentenceTransformer`` would use them), else ``{}``."""
     saved = _read_json(Path(directory) / ENCODER_CONFIG)
     return saved if saved is not None else read_sentence_transformers_settings(directory)
+
+
+def check_serve_max_length(serve_max_length: Optional[int], directory: str | Path) -> None:
+    """Refuses a ``serve_max_length`` longer than the positions the model folder's backbone
+    has (``max_position_embeddings`` of its ``config.json``; RoBERTa-style models count two
+    positions for padding).
+
+    Raises:
+        ConfigError: naming the option, the value and the model's limit.
+    """
+    config = _read_json(Path(directory) / "config.json") or {}
+    positions = config.get("max_position_embeddings")
+    if serve_max_length is None or not isinstance(positions, int):
+        return
+    limit = positions - 2 if "roberta" in str(config.get("model_type", "")) else positions
+    if serve_max_length > limit:
+        raise ConfigError(f"serve_max_length {serve_max_length} is longer than the "
+                          f"{limit} positions of the model at {directory}; use at most {limit}")
 
 
 def write_encoder_settings(directory: str | Path, settings: dict) -> Path:

@@ -45,6 +45,7 @@ from ct.errors import ConfigError, NonFiniteLossError, RunInterrupted
 from ct.export.save import publish_encoder
 from ct.modeling.float32_copy import scoring_encoder
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
+from ct.modeling.model_folder import check_serve_max_length
 from ct.progress import Progress
 from ct.training.checkpointing import RunCheckpointer
 from ct.training.curves import plot_training_curves
@@ -145,6 +146,7 @@ class CTTrainer:
         self.steps = self.stage.steps
         self.evaluator = DevEvaluation.from_config(config)
         self.model_dir = resolve_model_dir(config.model)
+        check_serve_max_length(config.serve_max_length, self.model_dir)
         self.disk = estimate_disk_use(self.model_dir, self.stage.num_models,
                                       self.stage.optimizer.name, config.keep_last,
                                       checkpoints=config.checkpoint_every > 0)
@@ -179,6 +181,9 @@ class CTTrainer:
         seed_everything(self.config.seed)
         with precision_policy(self.config.precision), self.strategy.scope():
             model = self.stage.build_model(str(self.model_dir), self.tokenizer)
+            for encoder in model.encoders:  # trained at max_length, saved to serve as the base
+                encoder.serving_max_length = (self.config.serve_max_length
+                                              or encoder.folder_max_length)
             model.use_length_buckets(self.stage.length_buckets(self.accelerated))
             model.compile(optimizer=build_optimizer(self.stage.optimizer,
                                                     total_steps=self.steps))
