@@ -14,11 +14,14 @@ afterwards in TensorFlow exactly as :func:`tokenize_batch` pads it (on the right
 from __future__ import annotations
 
 import copy
-import threading
+import logging
+import queue
 
 import numpy as np
 
 from ct._keras import tf
+
+logger = logging.getLogger(__name__)
 
 
 def tokenize_batch(tokenizer, texts, max_length: int, padding="longest"):
@@ -89,23 +92,106 @@ def make_chunk_tokenizer(tokenizer, max_length: int):
     every text of a ``[chunk, batch]`` string array (truncated at ``max_length``, special
     tokens included, no padding) flattened row after row, and each text's length.
 
-    Each calling thread tokenizes with a copy of its own (a fast tokenizer is not safe to
-    call from two threads at once), so the function can run in a parallel ``map``.
+    Each call tokenizes with a copy of the tokenizer that no other call is using (a fast
+    tokenizer is not safe to call from two threads at once), so the function can run in a
+    parallel ``map``; copies are reused (as many are made as calls ever ran at once, not one
+    per thread: TensorFlow runs such functions on any of its many threads).
     """
-    local = threading.local()
+    idle = queue.SimpleQueue()
 
     def encode(texts: np.ndarray):
-        if not hasattr(local, "tokenizer"):
-            local.tokenizer = copy.deepcopy(tokenizer)
         decoded = [t.decode("utf-8", errors="replace") for t in texts.reshape(-1)]
-        rows = local.tokenizer(decoded, max_length=max_length, truncation=True,
-                               return_attention_mask=False,
-                               return_token_type_ids=False)["input_ids"]
+        if not decoded:
+            return np.zeros(0, np.int32), np.zeros(0, np.int64)
+        try:
+            own = idle.get_nowait()
+        except queue.Empty:
+            own = copy.deepcopy(tokenizer)
+        try:
+            rows = own(decoded, max_length=max_length, truncation=True,
+                       return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        finally:
+            idle.put(own)
         lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
         flat = [token for row in rows for token in row]
         return np.asarray(flat, dtype=np.int32), lengths
 
     return encode
+
+
+# The texts the in-graph tokenizer takes: printable ASCII, tabs and line breaks (tf-text and
+# Hugging Face differ on the other ASCII control characters: Hugging Face drops them,
+# tf-text splits words there).
+_IN_GRAPH_TEXT = "[\\t\\n\\r\\x20-\\x7e]*"
+_IN_GRAPH_CHARACTERS = [9, 10, 13, *range(32, 127)]
+# Checked before the in-graph tokenizer trains on anything: each of those characters alone
+# and among letters and digits; punctuation; words at the WordPiece length limit (100
+# characters) and past it; a text longer than any max_length (truncation on the same side).
+_ASCII_PROBES = (
+    *(f"a{chr(c)}b {chr(c)} x{chr(c)}{chr(c)}Y 7{chr(c)}" for c in _IN_GRAPH_CHARACTERS),
+    "Hello, World! 1,234.56 (test) [x] {y} <z> a/b\\c 'q' \"r\" ~`@#$%^&*-_=+|;:? ALL CAPS",
+    " ".join(["x" * 99, "y" * 100, "z" * 101, "Q" * 150, "end."]),
+    " ".join(f"w{i}ord" for i in range(600)),
+)
+
+
+def make_ragged_tokenizer(tokenizer, max_length: int):
+    """Returns ``fn(texts) -> ids`` mapping strings ``[n]`` to ragged int32 ``[n, (tokens)]``:
+    each text's ids as ``tokenizer(texts, max_length=max_length, truncation=True)`` gives them
+    (special tokens included, no padding), for a parallel ``tf.data`` map.
+
+    For a WordPiece tokenizer that ``tensorflow-text`` reproduces
+    (:func:`ct.export.in_graph_tokenizer.build_in_graph_tokenizer`), the texts made only of
+    printable ASCII characters, tabs and line breaks are tokenized by its C++ op (about 10x
+    faster than the Hugging Face tokenizer called from Python, and without Python's global
+    lock); the others by the Hugging Face tokenizer, since the two differ on some non-ASCII
+    characters ("ß", "ﬁ", fullwidth forms: see docs/guides/tensorflow-deployment.md) and on
+    ASCII control characters. Before it is used the op is checked against the Hugging Face
+    tokenizer on each of those characters, long words and a truncated text; any difference,
+    and any other kind of tokenizer, means the Hugging Face tokenizer for every text. Either
+    way the ids are the Hugging Face tokenizer's.
+    """
+    encode = make_chunk_tokenizer(tokenizer, max_length)
+
+    def hf_rows(texts: tf.Tensor) -> tf.RaggedTensor:
+        ids, lengths = tf.numpy_function(encode, [texts], [tf.int32, tf.int64], stateful=False)
+        return tf.RaggedTensor.from_row_lengths(tf.ensure_shape(ids, [None]),
+                                                tf.ensure_shape(lengths, [None]))
+
+    in_graph = in_graph_wordpiece(tokenizer, max_length)
+    if in_graph is None:
+        return hf_rows
+
+    def rows(texts: tf.Tensor) -> tf.RaggedTensor:
+        ascii_only = tf.strings.regex_full_match(texts, _IN_GRAPH_TEXT)
+        fast, slow = tf.where(ascii_only)[:, 0], tf.where(~ascii_only)[:, 0]
+        merged = tf.concat([in_graph.framed(tf.gather(texts, fast)),
+                            hf_rows(tf.gather(texts, slow))], axis=0)
+        # merged holds the ASCII texts' rows then the others': put them back in order
+        return tf.gather(merged, tf.math.invert_permutation(tf.concat([fast, slow], axis=0)))
+
+    return rows
+
+
+def in_graph_wordpiece(tokenizer, max_length: int):
+    """The in-graph WordPiece tokenizer equal to ``tokenizer`` on ASCII text (checked), or
+    None (no tensorflow-text, another kind of tokenizer, or a difference)."""
+    from ct.errors import ExportError
+    from ct.export.in_graph_tokenizer import build_in_graph_tokenizer, first_mismatch
+    try:
+        in_graph, reason = build_in_graph_tokenizer(tokenizer, "", max_length)
+    except ExportError as error:  # tensorflow-text missing
+        in_graph, reason = None, str(error)
+    if in_graph is not None and in_graph.kind != "WordPiece":
+        in_graph, reason = None, f"a {in_graph.kind} tokenizer"
+    if in_graph is not None:
+        mismatch = first_mismatch(in_graph, tokenizer, _ASCII_PROBES, max_length)
+        if mismatch is not None:
+            in_graph, reason = None, f"its ids differ on {mismatch[:60]!r}"
+    if in_graph is None:
+        logger.debug("training input tokenized by the Hugging Face tokenizer only "
+                     "(no in-graph equivalent: %s)", reason)
+    return in_graph
 
 
 def pad_batch(token_ids: tf.Tensor, lengths: tf.Tensor, tokenizer, max_length: int,
