@@ -13,7 +13,7 @@ from typing import Union
 
 from ct._keras import tf
 from ct.data.permutation import permute
-from ct.data.tokenization import make_ragged_tokenizer, pad_batch
+from ct.data.tokenization import make_ragged_tokenizer, pad_chunk
 
 
 # Batches numbered from the start position on: effectively endless.
@@ -131,28 +131,27 @@ def tokenize_chunks(dataset: tf.data.Dataset, tokenizer, max_length: int,
 
     def tokenize_chunk(*columns):
         *texts, labels = columns
-        encoded = []
+        padded = []
         for column in texts:  # [chunk, batch] strings
             rows = tokenize(tf.reshape(column, [-1]))
-            # [chunk x batch, None] -> [chunk, batch, None]
-            encoded.append(tf.RaggedTensor.from_uniform_row_length(
-                rows, tf.shape(column, out_type=tf.int64)[1]))
-        return (*encoded, labels)
+            padded.append(pad_chunk(rows, tf.shape(column)[0], tokenizer, max_length, padding))
+        return (*padded, labels)
 
-    def pad_columns(*columns):
-        *encoded, labels = columns
+    def batch_columns(*columns):
+        *padded, labels = columns
         features = {}
-        for index, rows in enumerate(encoded, start=1):
-            ids, mask = pad_batch(rows.flat_values, rows.row_lengths(), tokenizer, max_length,
-                                  padding)
-            features[f"input_ids_{index}"], features[f"attention_mask_{index}"] = ids, mask
+        for index, (ids, mask, width) in enumerate(padded, start=1):
+            features[f"input_ids_{index}"] = ids[:, :width]
+            features[f"attention_mask_{index}"] = mask[:, :width]
         # one label per example: a number, or a vector (the align stage's targets)
         return features, tf.ensure_shape(labels, [None, *labels.shape[1:]])
 
+    # Tokenized and padded per chunk (in parallel), then cut into batches: each batch's
+    # columns are trimmed to its own width, so a batch is what padding it alone gives.
     dataset = (dataset
                .map(tokenize_chunk, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                .unbatch()
-               .map(pad_columns, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+               .map(batch_columns)
                .prefetch(tf.data.AUTOTUNE))
     options = tf.data.Options()
     options.deterministic = True

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from typing import Iterator, Optional, Union
 
 import numpy as np
@@ -30,7 +29,7 @@ from ct.data.batching import (TOKENIZE_CHUNK, batch_numbers, make_stream_fn,
                               split_chunks_for_replicas, tokenize_chunks)
 from ct.data.corpus import Corpus
 from ct.data.ct_sampling import CTBatchSampler
-from ct.data.tokenization import token_counts
+from ct.data.tokenization import make_ragged_tokenizer
 
 
 def ct_id_chunks(sampler: CTBatchSampler, start_position: Union[int, tf.Variable] = 0,
@@ -81,13 +80,13 @@ def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: i
     if tokenizer is None:
         lengths = corpus.byte_lengths
     else:
-        # A copy of its own: the sampler runs in tf.data's threads beside the pipeline's
-        # tokenization, and a fast tokenizer used by two threads at once fails ("Already
-        # borrowed": a call sets its truncation and padding on the shared Rust object).
-        counter = copy.deepcopy(tokenizer)
+        # The pipeline's tokenizer (in the graph where it can be, run eagerly here): the
+        # same token counts as token_counts(tokenizer, ...), several times faster.
+        tokenize = make_ragged_tokenizer(tokenizer, max_length)
 
         def lengths(ids: np.ndarray) -> np.ndarray:
-            return token_counts(counter, corpus.read(ids), max_length)
+            texts = tf.constant(corpus.read(ids), dtype=tf.string)
+            return tokenize(texts).row_lengths().numpy()
     return CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective,
                           group_batches=group_batches, lengths=lengths)
 

@@ -194,15 +194,23 @@ def in_graph_wordpiece(tokenizer, max_length: int):
     return in_graph
 
 
-def pad_batch(token_ids: tf.Tensor, lengths: tf.Tensor, tokenizer, max_length: int,
-              padding: str) -> tuple[tf.Tensor, tf.Tensor]:
-    """``(input_ids, attention_mask)`` of one batch from its texts' flat ``token_ids`` and
-    ``lengths`` (see :func:`make_chunk_tokenizer`), padded as :func:`tokenize_batch` pads:
-    to the batch's longest text or to ``max_length``, with the tokenizer's ``pad_token_id``,
-    at the end of each row whatever the tokenizer's ``padding_side``."""
-    ragged = tf.RaggedTensor.from_row_lengths(token_ids, lengths)
-    width = max_length if padding == "max_length" else None
+def pad_chunk(rows: tf.RaggedTensor, batches: tf.Tensor, tokenizer, max_length: int,
+              padding: str) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(input_ids, attention_mask, widths)`` of a chunk of ``batches`` equal batches from
+    their texts' ids ``rows`` (``[batches x batch, (tokens)]``, see
+    :func:`make_ragged_tokenizer`): ids and mask ``[batches, batch, longest]`` padded to the
+    chunk's longest text, and each batch's own width ``[batches]``: the batch's longest text,
+    or ``max_length``. ``input_ids[b, :, :widths[b]]`` is then batch ``b`` padded as
+    :func:`tokenize_batch` pads it: with the tokenizer's ``pad_token_id``, at the end of each
+    row whatever the tokenizer's ``padding_side``."""
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids = ragged.to_tensor(default_value=pad, shape=[None, width])
-    mask = tf.ones_like(ragged).to_tensor(default_value=0, shape=[None, width])
-    return ids, mask
+    lengths = tf.cast(rows.row_lengths(), tf.int32)
+    width = max_length if padding == "max_length" else None
+    ids = rows.to_tensor(default_value=pad, shape=[None, width])
+    mask = tf.sequence_mask(lengths, tf.shape(ids)[1], dtype=tf.int32)
+    per_batch = tf.concat([[batches, -1], tf.shape(ids)[1:]], axis=0)
+    if padding == "max_length":
+        widths = tf.fill([batches], max_length)
+    else:
+        widths = tf.reduce_max(tf.reshape(lengths, [batches, -1]), axis=1)
+    return tf.reshape(ids, per_batch), tf.reshape(mask, per_batch), widths
