@@ -83,10 +83,11 @@ def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: i
         # The pipeline's tokenizer (in the graph where it can be, run eagerly here): the
         # same token counts as token_counts(tokenizer, ...), several times faster.
         tokenize = make_ragged_tokenizer(tokenizer, max_length)
+        counts = tf.function(lambda texts: tokenize(texts).row_lengths(),
+                             input_signature=[tf.TensorSpec([None], tf.string)])
 
         def lengths(ids: np.ndarray) -> np.ndarray:
-            texts = tf.constant(corpus.read(ids), dtype=tf.string)
-            return tokenize(texts).row_lengths().numpy()
+            return counts(tf.constant(corpus.read(ids), dtype=tf.string)).numpy()
     return CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective,
                           group_batches=group_batches, lengths=lengths)
 
