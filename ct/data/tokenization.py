@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import queue
+import unicodedata
 
 import numpy as np
 
@@ -121,14 +122,30 @@ def make_chunk_tokenizer(tokenizer, max_length: int):
 
 # The texts the in-graph tokenizer takes: printable ASCII, tabs and line breaks (tf-text and
 # Hugging Face differ on the other ASCII control characters: Hugging Face drops them,
-# tf-text splits words there).
-_IN_GRAPH_TEXT = "[\\t\\n\\r\\x20-\\x7e]*"
-_IN_GRAPH_CHARACTERS = [9, 10, 13, *range(32, 127)]
-# Checked before the in-graph tokenizer trains on anything: each of those characters alone
-# and among letters and digits; punctuation; words at the WordPiece length limit (100
-# characters) and past it; a text longer than any max_length (truncation on the same side).
+# tf-text splits words there) ...
+_ASCII_TEXT = "[\\t\\n\\r\\x20-\\x7e]*"
+_ASCII_CHARACTERS = "\t\n\r" + "".join(chr(c) for c in range(32, 127))
+# ... and, once each is checked, the Latin-1 and Latin Extended-A letters and symbols and the
+# usual dashes and quotes (most of what is not ASCII in English Wikipedia), in texts without
+# a run of 34 or more characters between spaces: WordPiece gives up on words of over 100
+# characters (Hugging Face) or 100 bytes (tf-text), and 33 characters are at most 99 bytes.
+_LATIN_CANDIDATES = "".join(chr(c) for c in range(0xA0, 0x180)) + "\u2013\u2014\u2018\u2019" \
+    "\u201c\u201d\u2026"
+_LONG_RUN = "(?s).*[^\\t\\n\\r ]{34,}.*"
+
+
+def _probes(character: str) -> tuple[str, str]:
+    """Texts that show how a character is normalised, split and cut into word pieces: alone,
+    inside words, repeated, beside upper and lower case letters and digits."""
+    c = character
+    return f"a{c}b {c} x{c}{c}Y 7{c}", f"{c}tion re{c}s {c}{c}{c} É{c}é"
+
+
+# Checked before the in-graph tokenizer trains on anything (all must agree): the ASCII
+# characters' probes; punctuation; words at the WordPiece length limit (100 characters) and
+# past it; a text longer than any max_length (truncation on the same side).
 _ASCII_PROBES = (
-    *(f"a{chr(c)}b {chr(c)} x{chr(c)}{chr(c)}Y 7{chr(c)}" for c in _IN_GRAPH_CHARACTERS),
+    *(probe for c in _ASCII_CHARACTERS for probe in _probes(c)),
     "Hello, World! 1,234.56 (test) [x] {y} <z> a/b\\c 'q' \"r\" ~`@#$%^&*-_=+|;:? ALL CAPS",
     " ".join(["x" * 99, "y" * 100, "z" * 101, "Q" * 150, "end."]),
     " ".join(f"w{i}ord" for i in range(600)),
@@ -141,15 +158,17 @@ def make_ragged_tokenizer(tokenizer, max_length: int):
     (special tokens included, no padding), for a parallel ``tf.data`` map.
 
     For a WordPiece tokenizer that ``tensorflow-text`` reproduces
-    (:func:`ct.export.in_graph_tokenizer.build_in_graph_tokenizer`), the texts made only of
-    printable ASCII characters, tabs and line breaks are tokenized by its C++ op (about 10x
-    faster than the Hugging Face tokenizer called from Python, and without Python's global
-    lock); the others by the Hugging Face tokenizer, since the two differ on some non-ASCII
-    characters ("ß", "ﬁ", fullwidth forms: see docs/guides/tensorflow-deployment.md) and on
-    ASCII control characters. Before it is used the op is checked against the Hugging Face
-    tokenizer on each of those characters, long words and a truncated text; any difference,
-    and any other kind of tokenizer, means the Hugging Face tokenizer for every text. Either
-    way the ids are the Hugging Face tokenizer's.
+    (:func:`ct.export.in_graph_tokenizer.build_in_graph_tokenizer`), most texts are tokenized
+    by its C++ op (about 10x faster than the Hugging Face tokenizer called from Python, and
+    without Python's global lock): those made only of characters on which the two were
+    checked to agree when this function is called (printable ASCII, tabs and line breaks;
+    Latin-1 and Latin Extended-A letters and symbols, dashes and quotes, each checked in
+    several contexts; no long words). The others go to the Hugging Face tokenizer: the two
+    differ on some characters ("ß", "ﬁ", fullwidth forms: see
+    docs/guides/tensorflow-deployment.md; ASCII control characters). If the op differs on
+    any ASCII probe, long words or a truncated text, or for any other kind of tokenizer, the
+    Hugging Face tokenizer takes every text. Either way the ids are the Hugging Face
+    tokenizer's.
     """
     encode = make_chunk_tokenizer(tokenizer, max_length)
 
@@ -158,26 +177,32 @@ def make_ragged_tokenizer(tokenizer, max_length: int):
         return tf.RaggedTensor.from_row_lengths(tf.ensure_shape(ids, [None]),
                                                 tf.ensure_shape(lengths, [None]))
 
-    in_graph = in_graph_wordpiece(tokenizer, max_length)
+    in_graph, latin = in_graph_wordpiece(tokenizer, max_length)
     if in_graph is None:
         return hf_rows
+    latin_text = "[\\t\\n\\r\\x20-\\x7e" + "".join(f"\\x{{{ord(c):04x}}}" for c in latin) + "]*"
 
     def rows(texts: tf.Tensor) -> tf.RaggedTensor:
-        ascii_only = tf.strings.regex_full_match(texts, _IN_GRAPH_TEXT)
-        fast, slow = tf.where(ascii_only)[:, 0], tf.where(~ascii_only)[:, 0]
+        checked = tf.logical_or(
+            tf.strings.regex_full_match(texts, _ASCII_TEXT),
+            tf.logical_and(tf.strings.regex_full_match(texts, latin_text),
+                           tf.logical_not(tf.strings.regex_full_match(texts, _LONG_RUN))))
+        fast, slow = tf.where(checked)[:, 0], tf.where(~checked)[:, 0]
         merged = tf.concat([in_graph.framed(tf.gather(texts, fast)),
                             hf_rows(tf.gather(texts, slow))], axis=0)
-        # merged holds the ASCII texts' rows then the others': put them back in order
+        # merged holds the checked texts' rows then the others': put them back in order
         return tf.gather(merged, tf.math.invert_permutation(tf.concat([fast, slow], axis=0)))
 
     return rows
 
 
 def in_graph_wordpiece(tokenizer, max_length: int):
-    """The in-graph WordPiece tokenizer equal to ``tokenizer`` on ASCII text (checked), or
-    None (no tensorflow-text, another kind of tokenizer, or a difference)."""
+    """``(in_graph, characters)``: the in-graph WordPiece tokenizer equal to ``tokenizer`` on
+    ASCII text (checked) and the non-ASCII candidates on which it agrees too; or ``(None,
+    "")`` (no tensorflow-text, another kind of tokenizer, or a difference on ASCII)."""
     from ct.errors import ExportError
-    from ct.export.in_graph_tokenizer import build_in_graph_tokenizer, first_mismatch
+    from ct.export.in_graph_tokenizer import build_in_graph_tokenizer, first_mismatch, \
+        hf_ids, in_graph_ids
     try:
         in_graph, reason = build_in_graph_tokenizer(tokenizer, "", max_length)
     except ExportError as error:  # tensorflow-text missing
@@ -191,7 +216,15 @@ def in_graph_wordpiece(tokenizer, max_length: int):
     if in_graph is None:
         logger.debug("training input tokenized by the Hugging Face tokenizer only "
                      "(no in-graph equivalent: %s)", reason)
-    return in_graph
+        return None, ""
+    candidates = [c for c in _LATIN_CANDIDATES
+                  # no combining marks, nor characters that decompose into a mark first
+                  if not unicodedata.combining(unicodedata.normalize("NFD", c)[0])]
+    probes = [probe for c in candidates for probe in _probes(c)]
+    agree = [list(want) == got for want, got in zip(hf_ids(tokenizer, probes, max_length),
+                                                     in_graph_ids(in_graph, probes))]
+    latin = "".join(c for i, c in enumerate(candidates) if agree[2 * i] and agree[2 * i + 1])
+    return in_graph, latin
 
 
 def pad_chunk(rows: tf.RaggedTensor, batches: tf.Tensor, tokenizer, max_length: int,
