@@ -390,3 +390,17 @@ def test_the_pipeline_never_shares_a_tokenizer_between_threads(corpus_file, tiny
         features, _ = next(iterator)
         assert features["input_ids_1"].shape[0] == 8
         tokenizer(["the main thread tokenizes too"], max_length=16, truncation=True)
+
+
+@pytest.mark.parametrize("objective", ["ct", "ct_ibn"])
+def test_chunk_ids_are_each_batch_ids(objective):
+    """The pipeline asks for a chunk of batches per call (one permutation over all of them,
+    across an epoch's end): each row is what the batch alone gives."""
+    from ct.data.ct_sampling import arrange_batch
+    sampler = CTBatchSampler(100, 16, 7, seed=3, objective=objective)
+    numbers = np.arange(1, 10)  # 30 (ct) or 16 (ct_ibn) sentences a batch: epochs end inside
+    ids_1, ids_2, labels = sampler.chunk_ids(numbers)
+    for row, number in enumerate(numbers):
+        for got, want in zip((ids_1[row], ids_2[row], labels[row]),
+                             arrange_batch(sampler.sentence_ids(int(number)), 7, objective)):
+            np.testing.assert_array_equal(got, want)
