@@ -4,11 +4,12 @@ transformers tokenizers run in Python, so they are wrapped in ``tf.py_function``
 ``tf.numpy_function``; the output shapes are declared so downstream code sees
 ``[batch, None]`` int32 tensors.
 
-Training streams use :func:`make_chunk_tokenizer`: one tokenizer call for the texts of many
-batches (the per-call cost of a transformers tokenizer is about that of tokenizing 16
-sentences), in parallel threads each with its own copy of the tokenizer, and each batch padded
-afterwards in TensorFlow exactly as :func:`tokenize_batch` pads it (on the right,
-``pad_token_id``, ``longest`` or ``max_length``).
+Training streams use :func:`make_ragged_tokenizer`: the texts of many batches at once, most of
+them by tensorflow-text's WordPiece op inside the graph (checked to give the Hugging Face ids
+on the characters it takes), the rest by the Hugging Face tokenizer (:func:`make_chunk_tokenizer`,
+one call for all of them, a copy of the tokenizer per concurrent call); then a chunk of batches
+is padded at once and cut into batches (:func:`pad_chunk`), each exactly as
+:func:`tokenize_batch` pads it (on the right, ``pad_token_id``, ``longest`` or ``max_length``).
 """
 
 from __future__ import annotations
