@@ -80,8 +80,8 @@ def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: i
     if tokenizer is None:
         lengths = corpus.byte_lengths
     else:
-        # The pipeline's tokenizer (in the graph where it can be, run eagerly here): the
-        # same token counts as token_counts(tokenizer, ...), several times faster.
+        # The pipeline's tokenizer (tf-text in the graph where it gives the same ids),
+        # compiled: the counts of token_counts(tokenizer, ...), several times faster.
         tokenize = make_ragged_tokenizer(tokenizer, max_length)
         counts = tf.function(lambda texts: tokenize(texts).row_lengths(),
                              input_signature=[tf.TensorSpec([None], tf.string)])
@@ -136,7 +136,8 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
     sampler = make_sampler(corpus, batch_size=batch_size, num_negatives=num_negatives,
                            seed=seed, objective=objective, group_batches=group_batches,
                            tokenizer=tokenizer, max_length=max_length)
-    # Everything per chunk of batches (one Python call each), split per replica last.
+    # Everything per chunk of batches (one Python call each); cut per replica before
+    # reading, so a worker reads only its own replicas' sentences.
     dataset = ct_id_chunks(sampler, start_position)
     dataset = split_chunks_for_replicas(dataset, num_replicas, input_pipeline_id,
                                         num_input_pipelines)
