@@ -190,21 +190,25 @@ def test_ct_sample_writes_exactly_what_ct_train_trains_on(tmp_path, monkeypatch,
                                                         for p in range(16)]
     assert [r["label"] for r in sample[:16]] == [1] + [0] * 7 + [1] + [0] * 7
 
-    tokenized = []  # (chunk, batch) text arrays, in the order the pipeline tokenizes them
-    original = tokenization.make_chunk_tokenizer
+    tokenized = []  # the texts of a chunk of batches, in the order the pipeline tokenizes them
+    original = tokenization.make_ragged_tokenizer
 
     def recording(tokenizer, *args, **kwargs):
-        encode = original(tokenizer, *args, **kwargs)
+        tokenize = original(tokenizer, *args, **kwargs)
+
+        def keep(texts):
+            tokenized.append([t.decode() for t in texts])
+            return texts
 
         def record(texts):
-            tokenized.append([[t.decode() for t in row] for row in texts])
-            return encode(texts)
+            kept = tf.numpy_function(keep, [texts], tf.string, stateful=True)
+            return tokenize(tf.ensure_shape(kept, [None]))
         return record
 
-    monkeypatch.setattr("ct.data.batching.make_chunk_tokenizer", recording)
+    monkeypatch.setattr("ct.data.batching.make_ragged_tokenizer", recording)
     assert main(["train", str(PAPER), *args, "--output-dir", str(tmp_path / "run"), "-q"]) == 0
     # chunks and columns are tokenized in parallel threads: find each step's batches in them
-    batches = [row for chunk in tokenized for row in chunk]
+    batches = [chunk[i:i + 16] for chunk in tokenized for i in range(0, len(chunk), 16)]
     for step in (1, 2, 3):
         rows = [r for r in sample if r["step"] == step]
         assert [r["text_1"] for r in rows] in batches
@@ -248,7 +252,7 @@ def test_length_grouping_keeps_every_sentence_once_per_epoch(tmp_path, objective
     + 99 of the grouped stream hold every sentence once, a batch inside an epoch never
     repeats a sentence, and a run started at any batch (resume, `ct sample --start-step`)
     gets the batches of a run from the start."""
-    from ct.data.ct_dataset import ct_id_batches
+    from ct.data.ct_dataset import ct_id_chunks
 
     path = tmp_path / "hundred.txt"
     rng = np.random.default_rng(2)
@@ -283,7 +287,7 @@ def test_length_grouping_keeps_every_sentence_once_per_epoch(tmp_path, objective
     for start in (boundary_window * group + 1, (boundary_window + 1) * group):
         fresh = sampler()
         resumed = [[t.numpy() for t in element]
-                   for element in ct_id_batches(fresh, start).take(3)]
+                   for element in ct_id_chunks(fresh, start, chunk=2).unbatch().take(3)]
         for offset, (ids_1, ids_2, labels) in enumerate(resumed):
             expected = from_start.ids(start + offset)
             for got, want in zip((ids_1, ids_2, labels), expected):
@@ -386,3 +390,17 @@ def test_the_pipeline_never_shares_a_tokenizer_between_threads(corpus_file, tiny
         features, _ = next(iterator)
         assert features["input_ids_1"].shape[0] == 8
         tokenizer(["the main thread tokenizes too"], max_length=16, truncation=True)
+
+
+@pytest.mark.parametrize("objective", ["ct", "ct_ibn"])
+def test_chunk_ids_are_each_batch_ids(objective):
+    """The pipeline asks for a chunk of batches per call (one permutation over all of them,
+    across an epoch's end): each row is what the batch alone gives."""
+    from ct.data.ct_sampling import arrange_batch
+    sampler = CTBatchSampler(100, 16, 7, seed=3, objective=objective)
+    numbers = np.arange(1, 10)  # 30 (ct) or 16 (ct_ibn) sentences a batch: epochs end inside
+    ids_1, ids_2, labels = sampler.chunk_ids(numbers)
+    for row, number in enumerate(numbers):
+        for got, want in zip((ids_1[row], ids_2[row], labels[row]),
+                             arrange_batch(sampler.sentence_ids(int(number)), 7, objective)):
+            np.testing.assert_array_equal(got, want)

@@ -33,3 +33,46 @@ def test_chunked_tokenization_matches_the_tokenizer_batch_by_batch(tiny_bert_dir
                                           want["attention_mask"])
             assert (want["attention_mask"][:, 0] == 1).all()  # real tokens from column 0
         np.testing.assert_array_equal(got_labels, want_labels)
+
+
+@pytest.fixture(scope="module")
+def minilm_tokenizer():
+    from ct.modeling.loading import load_tokenizer
+    from ct.resources import resolve_path
+    return load_tokenizer(resolve_path("bundled:all-MiniLM-L6-v2"))
+
+
+def _random_texts(count: int, seed: int) -> list[str]:
+    """Texts of Latin, ASCII control and ordinary characters, combining marks, CJK and the
+    characters tf-text folds differently (ß, ligatures, fullwidth forms), with long words."""
+    from ct.data.tokenization import _LATIN_CANDIDATES
+    rng = np.random.default_rng(seed)
+    alphabet = (list(_LATIN_CANDIDATES) + [chr(c) for c in range(128)] + list("abcdefg    ") * 6
+                + ["\u0301", "\u0327", "\u200b", "\u3000", "東", "ß", "ﬁ", "ａ", "İ", "Σ", "…"])
+    return ["".join(rng.choice(alphabet, size=int(rng.integers(0, 120)))) for _ in range(count)]
+
+
+def test_ragged_tokenizer_gives_the_hugging_face_ids_on_any_text(minilm_tokenizer):
+    """Most texts go through tf-text's op (checked characters only), the rest through the
+    Hugging Face tokenizer: every text gets exactly the Hugging Face ids."""
+    from ct.data.tokenization import in_graph_wordpiece, make_ragged_tokenizer
+    in_graph, latin = in_graph_wordpiece(minilm_tokenizer, 30)
+    assert in_graph is not None and "é" in latin and "–" in latin
+    assert not {"ß", "ĳ", "…", "²"} & set(latin)  # compatibility forms: tf-text folds them
+    texts = wiki_sentences(300) + _random_texts(1500, seed=0) + ["x" * 40 + "é", ""]
+    got = make_ragged_tokenizer(minilm_tokenizer, 30)(tf.constant(texts)).to_list()
+    want = minilm_tokenizer(texts, max_length=30, truncation=True)["input_ids"]
+    assert [list(row) for row in want] == got
+
+
+def test_ragged_tokenizer_falls_back_to_hugging_face_when_the_op_differs(minilm_tokenizer):
+    """A tokenizer that truncates on the left (tf-text cuts on the right) fails the start
+    check: every text then goes through the Hugging Face tokenizer."""
+    import copy
+    from ct.data.tokenization import in_graph_wordpiece, make_ragged_tokenizer
+    left = copy.deepcopy(minilm_tokenizer)
+    left.truncation_side = "left"
+    assert in_graph_wordpiece(left, 12) == (None, "")
+    texts = wiki_sentences(40)
+    got = make_ragged_tokenizer(left, 12)(tf.constant(texts)).to_list()
+    assert [list(row) for row in left(texts, max_length=12, truncation=True)["input_ids"]] == got

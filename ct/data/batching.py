@@ -13,21 +13,24 @@ from typing import Union
 
 from ct._keras import tf
 from ct.data.permutation import permute
-from ct.data.tokenization import make_chunk_tokenizer, pad_batch
+from ct.data.tokenization import make_ragged_tokenizer, pad_chunk
 
 
 # Batches numbered from the start position on: effectively endless.
 _ENDLESS = 2 ** 62
 
 
-def batch_numbers(start_position: Union[int, tf.Variable]) -> tf.data.Dataset:
-    """The global batch numbers ``start, start + 1, ...`` of a stream.
+def batch_numbers(start_position: Union[int, tf.Variable], chunk: int = 0) -> tf.data.Dataset:
+    """The global batch numbers ``start, start + 1, ...`` of a stream (with ``chunk``, in
+    vectors of ``chunk`` consecutive numbers).
 
     ``start_position`` may be a variable, read when each element is produced: it must hold the
     step a run starts (or resumes) from when iteration begins and stay constant afterwards
     (the trainer sets it once, before the first step). Skipping to any position costs nothing.
     """
     numbers = tf.data.Dataset.range(_ENDLESS)
+    if chunk:
+        numbers = numbers.batch(chunk)
     if isinstance(start_position, int):
         return numbers.map(lambda number: number + start_position) if start_position \
             else numbers
@@ -76,7 +79,33 @@ def split_for_replicas(dataset: tf.data.Dataset, num_replicas: int, input_pipeli
     return dataset
 
 
-# Batches tokenized per tokenizer call (see ct.data.tokenization.make_chunk_tokenizer).
+def split_chunks_for_replicas(dataset: tf.data.Dataset, num_replicas: int,
+                              input_pipeline_id: int = 0,
+                              num_input_pipelines: int = 1) -> tf.data.Dataset:
+    """:func:`split_for_replicas` on chunks of global batches (tuples of ``[chunk, batch,
+    ...]`` columns): each chunk becomes ``[chunk x replicas, batch / replicas, ...]``, this
+    pipeline's per-replica batches in the order :func:`split_for_replicas` gives them."""
+    if num_replicas <= 1:
+        return dataset
+    replicas_per_pipeline = num_replicas // num_input_pipelines
+    first = input_pipeline_id * replicas_per_pipeline
+
+    def split(*columns):
+        parts = []
+        for column in columns:
+            shape = tf.shape(column)
+            # [chunk, batch, ...] -> [chunk, replicas, batch / replicas, ...] -> this
+            # pipeline's replicas -> [chunk x its replicas, batch / replicas, ...]
+            column = tf.reshape(column, tf.concat([shape[:1], [num_replicas, -1], shape[2:]],
+                                                  axis=0))
+            column = column[:, first:first + replicas_per_pipeline]
+            parts.append(tf.reshape(column, tf.concat([[-1], tf.shape(column)[2:]], axis=0)))
+        return tuple(parts)
+
+    return dataset.map(split)
+
+
+# Batches tokenized per tokenizer call (see ct.data.tokenization.make_ragged_tokenizer).
 TOKENIZE_CHUNK = 32
 
 
@@ -89,36 +118,40 @@ def tokenize_and_finish(dataset: tf.data.Dataset, tokenizer, max_length: int,
     parallel threads, and each batch is then padded on its own: the batches are exactly those
     of tokenizing batch by batch (``tokenizer(texts, padding=padding)``), in the same order.
     """
-    chunk = chunk or TOKENIZE_CHUNK
-    encode = make_chunk_tokenizer(tokenizer, max_length)
+    return tokenize_chunks(dataset.batch(chunk or TOKENIZE_CHUNK), tokenizer, max_length,
+                           padding)
+
+
+def tokenize_chunks(dataset: tf.data.Dataset, tokenizer, max_length: int,
+                    padding: str) -> tf.data.Dataset:
+    """:func:`tokenize_and_finish` on a stream already in chunks of batches (tuples of
+    ``[chunk, batch]`` text columns and ``[chunk, batch, ...]`` labels): yields the batches
+    one by one."""
+    tokenize = make_ragged_tokenizer(tokenizer, max_length)
 
     def tokenize_chunk(*columns):
         *texts, labels = columns
-        encoded = []
+        padded = []
         for column in texts:  # [chunk, batch] strings
-            ids, lengths = tf.numpy_function(encode, [column], [tf.int32, tf.int64],
-                                             stateful=False)
-            rows = tf.RaggedTensor.from_row_lengths(tf.ensure_shape(ids, [None]),
-                                                    tf.ensure_shape(lengths, [None]))
-            # [chunk x batch, None] -> [chunk, batch, None]
-            encoded.append(tf.RaggedTensor.from_uniform_row_length(
-                rows, tf.shape(column, out_type=tf.int64)[1]))
-        return (*encoded, labels)
+            rows = tokenize(tf.reshape(column, [-1]))
+            padded.append(pad_chunk(rows, tf.shape(column)[0], tokenizer, max_length, padding))
+        return (*padded, labels)
 
-    def pad_columns(*columns):
-        *encoded, labels = columns
+    def batch_columns(*columns):
+        *padded, labels = columns
         features = {}
-        for index, rows in enumerate(encoded, start=1):
-            ids, mask = pad_batch(rows.flat_values, rows.row_lengths(), tokenizer, max_length,
-                                  padding)
-            features[f"input_ids_{index}"], features[f"attention_mask_{index}"] = ids, mask
+        for index, (ids, mask, width) in enumerate(padded, start=1):
+            features[f"input_ids_{index}"] = ids[:, :width]
+            features[f"attention_mask_{index}"] = mask[:, :width]
         # one label per example: a number, or a vector (the align stage's targets)
         return features, tf.ensure_shape(labels, [None, *labels.shape[1:]])
 
-    dataset = (dataset.batch(chunk)
+    # Tokenized and padded per chunk (in parallel), then cut into batches: each batch's
+    # columns are trimmed to its own width, so a batch is what padding it alone gives.
+    dataset = (dataset
                .map(tokenize_chunk, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                .unbatch()
-               .map(pad_columns, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+               .map(batch_columns)
                .prefetch(tf.data.AUTOTUNE))
     options = tf.data.Options()
     options.deterministic = True

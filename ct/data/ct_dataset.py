@@ -20,45 +20,49 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from typing import Iterator, Optional, Union
 
 import numpy as np
 
 from ct._keras import tf
-from ct.data.batching import (batch_numbers, make_stream_fn, split_for_replicas,
-                              tokenize_and_finish)
+from ct.data.batching import (TOKENIZE_CHUNK, batch_numbers, make_stream_fn,
+                              split_chunks_for_replicas, tokenize_chunks)
 from ct.data.corpus import Corpus
 from ct.data.ct_sampling import CTBatchSampler
-from ct.data.tokenization import token_counts
+from ct.data.tokenization import make_ragged_tokenizer
 
 
-def ct_id_batches(sampler: CTBatchSampler,
-                  start_position: Union[int, tf.Variable] = 0) -> tf.data.Dataset:
-    """Global batches of sentence numbers, ``(ids_1, ids_2, labels)``, from
-    ``start_position`` on (see :class:`ct.data.ct_sampling.CTBatchSampler`)."""
+def ct_id_chunks(sampler: CTBatchSampler, start_position: Union[int, tf.Variable] = 0,
+                 chunk: int = TOKENIZE_CHUNK) -> tf.data.Dataset:
+    """Global batches of sentence numbers, ``(ids_1, ids_2, labels)``, from ``start_position``
+    on (see :class:`ct.data.ct_sampling.CTBatchSampler`), in chunks of ``chunk`` consecutive
+    batches: each column ``[chunk, pairs]``."""
     pairs = sampler.pairs_per_batch
 
-    def batch_ids(batch_number):
-        ids_1, ids_2, labels = tf.numpy_function(sampler.ids, [batch_number],
+    def chunk_ids(numbers):
+        ids_1, ids_2, labels = tf.numpy_function(sampler.chunk_ids, [numbers],
                                                  [tf.int64, tf.int64, tf.float32],
                                                  stateful=False)
-        return (tf.ensure_shape(ids_1, [pairs]), tf.ensure_shape(ids_2, [pairs]),
-                tf.ensure_shape(labels, [pairs]))
+        return (tf.ensure_shape(ids_1, [None, pairs]), tf.ensure_shape(ids_2, [None, pairs]),
+                tf.ensure_shape(labels, [None, pairs]))
 
-    return batch_numbers(start_position).map(batch_ids)
+    # One call at a time: with length grouping, consecutive chunks share the sampler's window.
+    return batch_numbers(start_position, chunk).map(chunk_ids)
 
 
 def read_texts(corpus: Corpus):
-    """``fn(ids_1, ids_2, labels) -> (texts_1, texts_2, labels)`` reading from ``corpus``."""
+    """``fn(ids_1, ids_2, labels) -> (texts_1, texts_2, labels)`` reading from ``corpus``
+    (ids of any shape, e.g. ``[chunk, pairs]``; both columns in one read)."""
 
-    def read(ids: np.ndarray) -> np.ndarray:
-        return np.array([text.encode("utf-8") for text in corpus.read(ids)], dtype=object)
+    def read(ids_1: np.ndarray, ids_2: np.ndarray) -> np.ndarray:
+        texts = corpus.read(np.concatenate([ids_1.reshape(-1), ids_2.reshape(-1)]))
+        return np.array([text.encode("utf-8") for text in texts],
+                        dtype=object).reshape(2, *ids_1.shape)
 
     def texts(ids_1, ids_2, labels):
-        columns = [tf.ensure_shape(tf.numpy_function(read, [ids], tf.string, stateful=False),
-                                   [None]) for ids in (ids_1, ids_2)]
-        return columns[0], columns[1], labels
+        both = tf.numpy_function(read, [ids_1, ids_2], tf.string, stateful=False)
+        both = tf.reshape(both, tf.concat([[2], tf.shape(ids_1)], axis=0))
+        return both[0], both[1], labels
 
     return texts
 
@@ -76,13 +80,14 @@ def make_sampler(corpus: Corpus, *, batch_size: int, num_negatives: int, seed: i
     if tokenizer is None:
         lengths = corpus.byte_lengths
     else:
-        # A copy of its own: the sampler runs in tf.data's threads beside the pipeline's
-        # tokenization, and a fast tokenizer used by two threads at once fails ("Already
-        # borrowed": a call sets its truncation and padding on the shared Rust object).
-        counter = copy.deepcopy(tokenizer)
+        # The pipeline's tokenizer (tf-text in the graph where it gives the same ids),
+        # compiled: the counts of token_counts(tokenizer, ...), several times faster.
+        tokenize = make_ragged_tokenizer(tokenizer, max_length)
+        counts = tf.function(lambda texts: tokenize(texts).row_lengths(),
+                             input_signature=[tf.TensorSpec([None], tf.string)])
 
         def lengths(ids: np.ndarray) -> np.ndarray:
-            return token_counts(counter, corpus.read(ids), max_length)
+            return counts(tf.constant(corpus.read(ids), dtype=tf.string)).numpy()
     return CTBatchSampler(len(corpus), batch_size, num_negatives, seed, objective,
                           group_batches=group_batches, lengths=lengths)
 
@@ -131,9 +136,14 @@ def build_ct_dataset(corpus: Corpus, tokenizer, *, batch_size: int = 16, num_neg
     sampler = make_sampler(corpus, batch_size=batch_size, num_negatives=num_negatives,
                            seed=seed, objective=objective, group_batches=group_batches,
                            tokenizer=tokenizer, max_length=max_length)
-    dataset = ct_id_batches(sampler, start_position)
-    dataset = split_for_replicas(dataset, num_replicas, input_pipeline_id, num_input_pipelines)
-    return tokenize_and_finish(dataset.map(read_texts(corpus)), tokenizer, max_length, padding)
+    # Everything per chunk of batches (one Python call each); cut per replica before
+    # reading, so a worker reads only its own replicas' sentences.
+    dataset = ct_id_chunks(sampler, start_position)
+    dataset = split_chunks_for_replicas(dataset, num_replicas, input_pipeline_id,
+                                        num_input_pipelines)
+    dataset = dataset.map(read_texts(corpus), num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
+    return tokenize_chunks(dataset, tokenizer, max_length, padding)
 
 
 def make_dataset_fn(corpus: Corpus, tokenizer, start_position: Optional[tf.Variable] = None,

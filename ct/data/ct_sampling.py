@@ -124,9 +124,27 @@ class CTBatchSampler:
     def ids(self, batch_number: int):
         """``(ids_1, ids_2, labels)`` of global batch ``batch_number``: the sentence numbers
         model 1 and model 2 see for each pair (int64), and 1.0 for positive pairs."""
-        sentences = self.sentence_ids(int(batch_number))
-        ids_1, ids_2, labels = arrange_batch(sentences, self.num_negatives, self.objective)
-        return ids_1.astype(np.int64), ids_2.astype(np.int64), labels
+        ids_1, ids_2, labels = self.chunk_ids(np.array([batch_number]))
+        return ids_1[0], ids_2[0], labels[0]
+
+    def chunk_ids(self, batch_numbers: np.ndarray):
+        """:meth:`ids` of several batches at once, each ``[len(batch_numbers), pairs]``
+        (the stream's permutation computed for all of them in one go: the pipeline asks for
+        a chunk of consecutive batches per call)."""
+        numbers = np.asarray(batch_numbers, dtype=np.int64).reshape(-1)
+        size = self.sentences_per_batch
+        if self.group_batches == 1:
+            positions = numbers[:, np.newaxis] * size + np.arange(size, dtype=np.int64)
+            sentences = stream_items(positions.reshape(-1), self.num_sentences, self.seed)
+            sentences = sentences.reshape(len(numbers), size)
+        else:
+            sentences = [self.sentence_ids(int(number)) for number in numbers]
+        batches = [arrange_batch(row, self.num_negatives, self.objective) for row in sentences]
+        if not batches:
+            return tuple(np.zeros((0, self.pairs_per_batch), dtype)
+                         for dtype in (np.int64, np.int64, np.float32))
+        ids_1, ids_2, labels = (np.stack(column) for column in zip(*batches))
+        return ids_1.astype(np.int64), ids_2.astype(np.int64), labels.astype(np.float32)
 
     def sentence_ids(self, batch_number: int) -> np.ndarray:
         """The ``sentences_per_batch`` sentence numbers of a batch, in drawing order."""

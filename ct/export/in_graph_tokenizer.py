@@ -104,6 +104,21 @@ class InGraphTokenizer(tf.Module):
                                 tf.where(position == lengths + 1, self.sep_id, self.pad_id)))
         return ids, tf.cast(position <= lengths + 1, tf.int32)
 
+    def framed(self, sentences: tf.Tensor) -> tf.RaggedTensor:
+        """The ids of ``sentences`` ``[n]`` as a ragged int32 ``[n, (tokens)]``: truncated and
+        framed as :meth:`__call__` does, not padded (ragged ops: for ``tf.data``, not TFLite)."""
+        before, after = self.template_parts
+        if before or after:
+            sentences = tf.strings.join([before, sentences, after])
+        tokens = self._tokenize(sentences)
+        if tokens.ragged_rank > 1:  # [n, (words), (pieces)] -> [n, (pieces)]
+            tokens = tokens.merge_dims(1, -1)
+        tokens = tf.cast(tokens[:, :self.max_length - 2], tf.int32)
+        count = tokens.nrows()
+        cls = tf.fill([count, 1], self.cls_id)
+        sep = tf.fill([count, 1], self.sep_id)
+        return tf.concat([cls, tokens, sep], axis=1)
+
 
 def _wordpiece(spec: dict, text) -> Callable:
     """A FastBertTokenizer with the vocabulary and normaliser of a WordPiece ``tokenizer.json``;
