@@ -74,11 +74,11 @@ def last_checkpoint(folder: Path) -> dict:
 SECONDS: dict = {}  # seconds per run, in the report
 
 
-def train(overrides: list, run: Path):
+def train(overrides: list, run: Path, label: str):
     start = time.time()
     config = load_config(None, overrides)
     summary = TrainingPipeline(config, run, progress="off").run()
-    SECONDS[run.name] = round(time.time() - start, 1)
+    SECONDS[label] = round(time.time() - start, 1)
     return summary
 
 
@@ -112,7 +112,7 @@ def main() -> dict:
         report["refused"] = str(exc)
         return report
     stages = config.stages
-    summary = train(overrides, work / "run")
+    summary = train(overrides, work / "run", "uninterrupted")
     shutil.copytree(work / "run", work / "straight")  # the uninterrupted run, kept
     straight = stage_dirs(work / "straight", stages)
     report["losses"] = {str(d.name): losses(d) for d in straight}
@@ -121,7 +121,7 @@ def main() -> dict:
 
     # killed after a checkpoint of the last stage, then the same command again
     killed_after_checkpoint(work / "run", stages, CHECKPOINT_AT)
-    train(overrides, work / "run")
+    train(overrides, work / "run", "resumed")
     resumed = stage_dirs(work / "run", stages)
     mismatches = []
     for a, b in zip(straight, resumed):
@@ -138,7 +138,7 @@ def main() -> dict:
     if cell["replicas"] == 2 and not cell["dropout"]:
         one = [item for item in overrides
                if not item.startswith(("strategy=", "virtual_devices="))]
-        train(one + ["strategy=default", "virtual_devices=0"], work / "one")
+        train(one + ["strategy=default", "virtual_devices=0"], work / "one", "one_device")
         one_device = stage_dirs(work / "one", stages)
         report["replica_max_difference"] = max(
             abs(x - y) / max(abs(y), 1.0)
