@@ -21,9 +21,10 @@ from helpers import REPO_ROOT, TEST_DATA
 
 CELLS = pairwise_cells()
 RUNNER = REPO_ROOT / "tests" / "run_matrix_cell.py"
-# Losses of 2 replicas vs 1 device, relative: float32 sums in another order only; 16-bit
-# policies round each replica's activations on their own.
-REPLICA_TOLERANCE = {"float32": 1e-4, "mixed_bfloat16": 2e-2, "mixed_float16": 5e-3}
+# Losses of 2 replicas vs 1 device, relative: float32 sums in another order only (the issue's
+# 1e-4; measured <= 3e-7); 16-bit policies round each replica's activations on their own
+# (measured <= 5.7e-4 in bfloat16, whose epsilon is 7.8e-3, and <= 4.9e-5 in float16).
+REPLICA_TOLERANCE = {"float32": 1e-4, "mixed_bfloat16": 2e-3, "mixed_float16": 5e-4}
 # What validation may refuse, and why (each a one-line ct: error).
 KNOWN_REFUSALS = ()
 # CI's time budget (.ci/run): a cell that could not finish before CT_MATRIX_DEADLINE (seconds
