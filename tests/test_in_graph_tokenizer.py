@@ -6,7 +6,7 @@ sigma, NUL)."""
 import pytest
 import transformers
 
-from ct.export.in_graph_tokenizer import build_in_graph_tokenizer, hf_ids, in_graph_ids
+from ct.data.in_graph_tokenizer import build_in_graph_tokenizer, hf_ids, in_graph_ids
 from ct.modeling.loading import load_tokenizer, resolve_model_dir
 from helpers import STSB_DIR, build_vocab, wiki_sentences
 

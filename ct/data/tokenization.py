@@ -159,7 +159,7 @@ def make_ragged_tokenizer(tokenizer, max_length: int):
     (special tokens included, no padding), for a parallel ``tf.data`` map.
 
     For a WordPiece tokenizer that ``tensorflow-text`` reproduces
-    (:func:`ct.export.in_graph_tokenizer.build_in_graph_tokenizer`), most texts are tokenized
+    (:func:`ct.data.in_graph_tokenizer.build_in_graph_tokenizer`), most texts are tokenized
     by its C++ op (about 10x faster than the Hugging Face tokenizer called from Python, and
     without Python's global lock): those made only of characters on which the two were
     checked to agree when this function is called (printable ASCII, tabs and line breaks;
@@ -202,7 +202,7 @@ def in_graph_wordpiece(tokenizer, max_length: int):
     ASCII text (checked) and the non-ASCII candidates on which it agrees too; or ``(None,
     "")`` (no tensorflow-text, another kind of tokenizer, or a difference on ASCII)."""
     from ct.errors import ExportError
-    from ct.export.in_graph_tokenizer import build_in_graph_tokenizer, first_mismatch, \
+    from ct.data.in_graph_tokenizer import build_in_graph_tokenizer, first_mismatch, \
         hf_ids, in_graph_ids
     try:
         in_graph, reason = build_in_graph_tokenizer(tokenizer, "", max_length)

@@ -3,7 +3,7 @@
 Signatures:
 
 - ``serving_default``: ``sentences`` (1-D ``tf.string``) -> ``embeddings`` (float32
-  ``[n, dim]``). The tokenizer runs in the graph (:mod:`ct.export.in_graph_tokenizer`,
+  ``[n, dim]``). The tokenizer runs in the graph (:mod:`ct.data.in_graph_tokenizer`,
   ``tensorflow-text``), truncating at the model's max length; the prompt template, pooling,
   projection and (if the model's sentence-transformers modules end in ``Normalize``)
   L2-normalisation are applied as ``ct encode`` applies them.
@@ -32,7 +32,7 @@ import numpy as np
 
 from ct._keras import tf
 from ct.errors import ExportError
-from ct.export.in_graph_tokenizer import build_in_graph_tokenizer, import_tensorflow_text
+from ct.data.in_graph_tokenizer import build_in_graph_tokenizer, import_tensorflow_text
 from ct.export.runtime import StringEncoder
 from ct.export.training_record import public_reference
 from ct.files import publish_folder

@@ -37,7 +37,7 @@ import numpy as np
 from ct._keras import tf
 from ct.errors import ExportError
 from ct.export import saved_model
-from ct.export.in_graph_tokenizer import import_tensorflow_text
+from ct.data.in_graph_tokenizer import import_tensorflow_text
 from ct.export.runtime import StringEncoder
 
 QUANTIZATIONS = ("none", "dynamic", "float16")
