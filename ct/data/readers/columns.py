@@ -46,6 +46,21 @@ def check_text_column(schema, path: Path, text_field: str) -> list[str]:
     return [text_field]
 
 
+def checked_batches(batches: Iterable, message) -> Iterator:
+    """The record batches of ``batches``; an Arrow or I/O error while reading one (a
+    truncated or corrupt file) becomes one :class:`DataError` line, ``message(reason)``."""
+    pa = import_pyarrow()
+    batches = iter(batches)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(message(one_line(exc))) from None
+        if batch is None:
+            return
+        yield batch
+
+
 class ColumnLines:
     """The lines of a text column, batch after batch: each value is split at line breaks
     (a value with ``n`` lines gives ``n`` sentences, as the text file holding the values one
@@ -55,16 +70,8 @@ class ColumnLines:
         self.batches, self.path, self.what, self.rows = batches, path, what, 0
 
     def __iter__(self) -> Iterator[str]:
-        pa = import_pyarrow()
-        batches = iter(self.batches)
-        while True:
-            try:
-                batch = next(batches, None)
-            except (pa.ArrowException, OSError) as exc:
-                raise DataError(f"{self.path}: truncated or corrupt {self.what} file "
-                                f"({one_line(exc)})") from None
-            if batch is None:
-                return
+        for batch in checked_batches(self.batches, lambda reason: (
+                f"{self.path}: truncated or corrupt {self.what} file ({reason})")):
             values = batch.column(0).to_pylist()
             self.rows += len(values)
             for value in values:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from ct.data.readers.arrow_reader import arrow_batches
-from ct.data.readers.columns import import_pyarrow, one_line
+from ct.data.readers.columns import checked_batches, import_pyarrow
 from ct.data.readers.parquet_reader import parquet_batches
 from ct.errors import DataError
 
@@ -44,7 +44,7 @@ def table_rows(path: Path, what: str, columns: Sequence[Sequence[str]]
         DataError: an unreadable, truncated or corrupt file, or a needed column missing
             (naming the columns the file has).
     """
-    pa = import_pyarrow()
+    import_pyarrow()  # a missing pyarrow is one error line before the file is opened
     path = Path(path)
 
     def choose(schema) -> list[str]:
@@ -59,14 +59,8 @@ def table_rows(path: Path, what: str, columns: Sequence[Sequence[str]]
 
     number = 0
     with _OPENERS[os.path.splitext(str(path))[1].lower()](path, choose) as batches:
-        while True:
-            try:
-                batch = next(batches, None)
-            except (pa.ArrowException, OSError) as exc:
-                raise DataError(f"{what} {path}: truncated or corrupt file "
-                                f"({one_line(exc)})") from None
-            if batch is None:
-                return
+        for batch in checked_batches(batches, lambda reason: (
+                f"{what} {path}: truncated or corrupt file ({reason})")):
             for values in zip(*(column.to_pylist() for column in batch.columns)):
                 number += 1
                 yield number, values
