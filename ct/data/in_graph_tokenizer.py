@@ -217,6 +217,8 @@ def build_in_graph_tokenizer(hf_tokenizer, model_dir: str | Path, max_length: in
             raise _NoEquivalent(f"a {kind} tokenizer (tf-text has WordPiece and SentencePiece)")
     except _NoEquivalent as reason:
         return None, f"{kind}: {reason}"
+    # tf-text's ops need no AutoGraph: not converting their source saves seconds per trace.
+    inner = tf.autograph.experimental.do_not_convert(inner)
     tokenizer = InGraphTokenizer(inner, *ids, max_length=max_length, template=template,
                                  kind=kind)
     mismatch = first_mismatch(tokenizer, hf_tokenizer, PROBE_SENTENCES, max_length, template)
