@@ -146,6 +146,7 @@ def main() -> dict:
 
     last_summary = json.loads((straight[-1] / "summary.json").read_text())
     kept = last_summary["kept"]
+    report["replicas"] = last_summary.get("replicas")
     report["kept_step"] = kept["step"]
     report["kept_is_starting_model"] = last_summary.get("kept_is_starting_model")
     encoder = SentenceEncoder.from_pretrained(str(work / "straight" / "final"))

@@ -86,6 +86,7 @@ def test_cell_trains_with_its_invariants_or_is_refused(cell, matrix_data, tmp_pa
         assert any(reason in message for reason in KNOWN_REFUSALS), message
         return
     assert report["summary_status"] == "finished"
+    assert report["replicas"] == cell["replicas"], report
     assert report["finite"], report["losses"]
     assert all(len(values) > 0 for values in report["losses"].values()), report["losses"]
     assert report["resume_mismatches"] == [], report["resume_mismatches"][:10]

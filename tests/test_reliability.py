@@ -1,4 +1,7 @@
-"""Runs that survive: exact resume after SIGKILL, safe checkpoints, numeric guards, signals."""
+"""Runs that survive: exact resume after SIGKILL, safe checkpoints, numeric guards, signals.
+
+(A resume with dropout on, in every stage and with every option: the configuration matrix,
+tests/test_config_matrix.py.)"""
 
 import json
 import signal
@@ -282,36 +285,3 @@ def test_latest_falls_back_to_the_newest_complete_checkpoint(tmp_path, tiny_bert
     (directory / "step-00000004" / "state.json").unlink()  # latest.json names a broken one
     assert checkpointer.latest() == {"step": 2, "path": "step-00000002"}
 
-
-KILL_AT = str(REPO_ROOT / "tests" / "kill_at.py")
-IBN = str(REPO_ROOT / "configs" / "ct_ibn.yaml")
-
-
-@pytest.mark.slow
-def test_dropout_run_killed_after_a_checkpoint_resumes_exactly(tmp_path, tiny_bert_dir,
-                                                               corpus_file):
-    """configs/ct_ibn.yaml trains with dropout on: a process killed after its step-2
-    checkpoint and run again ends with the uninterrupted run's weights and optimizer state,
-    bit for bit (dropout masks are drawn from the step, not from a process's RNG state)."""
-    overrides = [f"model={tiny_bert_dir}", f"corpus={corpus_file}", "sts_dev=null",
-                 "keep=last", "steps=5", "batch_size=8", "log_every=1", "checkpoint_every=2",
-                 "tensorboard=false", "max_length=24", "optimizer.learning_rate=1e-3"]
-
-    def run(output, kill=None):
-        args = [sys.executable, KILL_AT, *([kill] if kill else []), "--", "train", IBN, "-q",
-                "--output-dir", str(output)] + [a for item in overrides for a in ("--set", item)]
-        return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
-
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    assert run(straight).returncode == 0
-    killed = run(resumed, kill="ct.training.checkpointing:RunCheckpointer.save:after:1")
-    assert killed.returncode == 137, killed.stderr[-2000:]
-    assert json.loads((resumed / "checkpoints" / "latest.json").read_text())["step"] == 2
-    again = run(resumed)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert logged_losses(resumed) == logged_losses(straight)
-    step_a, tensors_a = _checkpoint_tensors(straight)
-    step_b, tensors_b = _checkpoint_tensors(resumed)
-    assert step_a == step_b == 5 and tensors_a.keys() == tensors_b.keys()
-    for name in tensors_a:
-        np.testing.assert_array_equal(tensors_a[name], tensors_b[name], err_msg=name)
