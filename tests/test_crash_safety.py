@@ -65,6 +65,7 @@ PHASES = [
 # (A kill mid-training or mid-checkpoint: tests/test_reliability.py.)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("kill", PHASES, ids=["after-best", "before-summary"])
 def test_a_run_killed_at_any_phase_finishes_when_run_again(tmp_path, overrides, straight, kill):
     run = tmp_path / "run"
@@ -80,6 +81,7 @@ def test_a_run_killed_at_any_phase_finishes_when_run_again(tmp_path, overrides, 
         json.loads((straight / "summary.json").read_text())["kept"]
 
 
+@pytest.mark.heavy
 def test_deleting_summary_of_a_finished_run_and_running_again_completes_it(tmp_path, overrides,
                                                                           straight):
     """Also: every file the runs publish gets ordinary permissions under the umask."""
@@ -100,6 +102,7 @@ def test_deleting_summary_of_a_finished_run_and_running_again_completes_it(tmp_p
             assert mode == (0o775 if path.is_dir() else 0o664), (path, oct(mode))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("kill", ["ct.training.run_dir:RunDirectory.write_summary:before:3"],
                          ids=["before-pipeline-summary"])
 def test_a_killed_pipeline_finishes_when_run_again(tmp_path, overrides, small_stsb_train, kill):

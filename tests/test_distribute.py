@@ -92,6 +92,7 @@ def test_strategy_names_and_chief():
             del os.environ["TF_CONFIG"]
 
 
+@pytest.mark.heavy
 def test_two_workers_killed_and_restarted_give_the_one_device_run(tmp_path, tiny_bert_dir,
                                                                   corpus_file):
     """2 worker processes (multi_worker), length-grouped batches and length buckets, killed

@@ -119,7 +119,7 @@ def _resume_and_compare(overrides, output_dir, expected):
     np.testing.assert_allclose(logged_losses(output_dir), expected, atol=1e-4)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_sigterm_to_one_worker_stops_every_worker_at_the_same_saved_step(tmp_path,
                                                                          uninterrupted):
     overrides, expected = uninterrupted
@@ -142,7 +142,7 @@ def test_sigterm_to_one_worker_stops_every_worker_at_the_same_saved_step(tmp_pat
     _resume_and_compare(overrides, output_dir, expected)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_a_killed_worker_stops_the_other_with_one_error_line(tmp_path, uninterrupted):
     overrides, expected = uninterrupted
     output_dir = tmp_path / "mw"
