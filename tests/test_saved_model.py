@@ -79,7 +79,8 @@ def test_ct_encode_runs_the_saved_model(exported, capsys):
     info = json.loads((root / "export" / "assets.extra" / "ct_export.json").read_text())
     assert info["tokenizer"] == "WordPiece" and info["normalize"] is True
     assert info["max_length"] == 16 and info["embedding_dim"] == 24
-    assert set(info["signatures"]) == {"serving_default", "from_ids"}
+    assert set(info["signatures"]) == {"serving_default", "from_ids", "token_counts"}
+    assert info["signatures"]["token_counts"]["outputs"] == {"token_counts": "int32 [n]"}
     assert info["source"] == "a local model"  # no local path in what may be published
     capsys.readouterr()
     status = main(["encode", str(root / "export"), "--input", str(sentences), "--output",
@@ -87,6 +88,41 @@ def test_ct_encode_runs_the_saved_model(exported, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 2 and err.startswith("ct: error: --max-length cannot change")
     assert len(err.splitlines()) == 1
+
+
+def test_the_token_counts_signature_counts_as_the_model_tokenizes(exported):
+    """``token_counts``: each sentence's tokens as the model sees them (template, [CLS]/[SEP],
+    truncation at max length), what ct encode batches an export's sentences by."""
+    from ct._keras import tf
+
+    root, encoder, _, _ = exported
+    texts = held_out_sentences()
+    counts = tf.saved_model.load(str(root / "export")).signatures["token_counts"](
+        sentences=tf.constant(texts))["token_counts"].numpy()
+    expected = encoder.tokenize(encoder.apply_template(texts))["attention_mask"].sum(axis=1)
+    np.testing.assert_array_equal(counts, expected)
+    assert counts.max() == 16 and counts.min() < 16  # truncated and not
+
+
+def test_exports_are_batched_by_token_count_and_answer_in_input_order():
+    from ct.export.runtime import StringEncoder
+
+    batches = []
+
+    def embed(batch):
+        batches.append([text.decode() for text in batch])
+        return np.array([[float(len(text))] for text in batch], np.float32)
+
+    def count_tokens(batch):  # "tokens": words, which characters do not order
+        return np.array([len(text.split()) for text in batch])
+
+    texts = ["a b c d", "longwordlongword", "x y", "e f g h i", "loooooong"]
+    vectors = StringEncoder(embed, 1, "test", count_tokens).encode(texts, batch_size=2)
+    assert batches == [["e f g h i", "a b c d"], ["x y", "loooooong"], ["longwordlongword"]]
+    np.testing.assert_array_equal(vectors[:, 0], [len(text) for text in texts])
+    batches.clear()
+    StringEncoder(embed, 1, "test").encode(texts, batch_size=2)  # no counts: characters
+    assert batches[0] == ["longwordlongword", "loooooong"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -147,7 +183,7 @@ def test_a_sentencepiece_model_exports_with_the_string_signature(tmp_path, capsy
                  "--out", str(tmp_path / "export")]) == 0
     info = json.loads((tmp_path / "export" / "assets.extra" / "ct_export.json").read_text())
     assert info["tokenizer"] == "SentencePiece" and info["max_length"] == 16
-    assert set(info["signatures"]) == {"serving_default", "from_ids"}
+    assert set(info["signatures"]) == {"serving_default", "from_ids", "token_counts"}
     texts = held_out_sentences() + wiki_sentences(420)[400:]  # not in its training text
     sentences = write_sentences(tmp_path / "held_out.txt", texts)
     assert main(["encode", str(tmp_path / "model"), "--input", str(sentences),

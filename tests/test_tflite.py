@@ -35,6 +35,14 @@ def test_tflite_gives_ct_encode_vectors(tiny, capsys, quantize, min_cosine):
                  "--output", str(root / f"{quantize}.npy"), "-q"]) == 0
     got = np.load(root / f"{quantize}.npy")
     assert got.shape == expected.shape
+    from ct.export.tflite import interpreter
+
+    counter = interpreter(model).get_signature_runner("token_counts")
+    texts = held_out_sentences()
+    encoder = SentenceEncoder.from_pretrained(str(root / "model"))
+    np.testing.assert_array_equal(
+        counter(sentences=np.array([t.encode() for t in texts], dtype=object))["token_counts"],
+        encoder.tokenize(texts)["attention_mask"].sum(axis=1))
     assert _cosines(got, expected).min() >= min_cosine
     if quantize == "none":
         np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -19,23 +19,36 @@ from ct.progress import Progress, as_mode
 class StringEncoder:
     """Batches sentences through ``embed`` (a ``[n]`` bytes array -> ``[n, dim]`` float32).
 
-    Sentences are batched by character length (less padding) and put back in input order,
-    as :meth:`ct.SentenceEncoder.encode` does by token count; tokenization, truncation and
-    the model's own normalisation happen inside the export.
+    Sentences are batched by token count, as :meth:`ct.SentenceEncoder.encode` does, when the
+    export counts them (its ``token_counts`` signature: ``count_tokens``), else by character
+    length, and put back in input order; tokenization, truncation and the model's own
+    normalisation happen inside the export.
     """
 
     def __init__(self, embed: Callable[[np.ndarray], np.ndarray], embedding_dim: int,
-                 description: str):
+                 description: str,
+                 count_tokens: Optional[Callable[[np.ndarray], np.ndarray]] = None):
         self._embed = embed
+        self._count_tokens = count_tokens
         self.embedding_dim = int(embedding_dim)
         self.description = description
+
+    def _lengths(self, texts: Sequence[str], batch_size: int) -> list:
+        """What sentences are sorted by: token counts (in chunks), or characters."""
+        if self._count_tokens is None:
+            return [len(text) for text in texts]
+        chunk = max(batch_size, 1024)
+        return [int(count) for start in range(0, len(texts), chunk)
+                for count in self._count_tokens(np.array(
+                    [text.encode("utf-8") for text in texts[start:start + chunk]],
+                    dtype=object))]
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = False,
                show_progress: bool = False,
                on_batch: Optional[Callable[[int], None]] = None) -> np.ndarray:
         """Embeds ``texts``; returns float32 ``[len(texts), dim]`` in input order."""
         vectors = np.zeros((len(texts), self.embedding_dim), np.float32)
-        order = np.argsort([len(text) for text in texts], kind="stable")[::-1]
+        order = np.argsort(self._lengths(texts, batch_size), kind="stable")[::-1]
         progress = Progress("encoding", total=len(texts), unit="sentence",
                             mode=as_mode(show_progress), every=batch_size * 50, leave=False)
         for start in range(0, len(texts), batch_size):

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 STRINGS_SIGNATURE = "serving_default"
 IDS_SIGNATURE = "from_ids"
+TOKEN_COUNTS_SIGNATURE = "token_counts"
 EXPORT_INFO = Path("assets.extra") / "ct_export.json"
 
 
@@ -70,6 +71,15 @@ def build_serving_module(encoder, tokenizer=None) -> tf.Module:
 
         module.from_strings = tf.function(from_strings, input_signature=[
             tf.TensorSpec([None], tf.string, name="sentences")])
+
+        def token_counts(sentences):
+            # Tokens per sentence as the model sees them (framed, truncated): batching by
+            # them pads far less than by characters (docs/benchmarks.md, "Exports").
+            _, attention_mask = tokenizer(sentences)
+            return {"token_counts": tf.reduce_sum(attention_mask, axis=1)}
+
+        module.token_counts = tf.function(token_counts, input_signature=[
+            tf.TensorSpec([None], tf.string, name="sentences")])
     return module
 
 
@@ -83,6 +93,7 @@ def write_saved_model(encoder, model_dir: Path, directory: Path,
     signatures = {IDS_SIGNATURE: module.from_ids.get_concrete_function()}
     if tokenizer is not None:
         signatures[STRINGS_SIGNATURE] = module.from_strings.get_concrete_function()
+        signatures[TOKEN_COUNTS_SIGNATURE] = module.token_counts.get_concrete_function()
     else:
         logger.warning("no string signature: %s has no tensorflow-text equivalent (%s); "
                        "exported from_ids only", source_name, reason)
@@ -103,8 +114,10 @@ def write_saved_model(encoder, model_dir: Path, directory: Path,
 
 def _describe(function) -> dict:
     inputs = function.structured_input_signature[1]
+    outputs = {name: f"{tensor.dtype.name} [n{', dim' if tensor.shape.rank == 2 else ''}]"
+               for name, tensor in function.structured_outputs.items()}
     return {"inputs": {name: spec.dtype.name for name, spec in inputs.items()},
-            "outputs": {"embeddings": "float32 [n, dim]"}}
+            "outputs": outputs}
 
 
 def publishable_source(source: str) -> str:
@@ -151,7 +164,14 @@ def load_encoder(path: str | Path) -> StringEncoder:
     def embed(batch: np.ndarray) -> np.ndarray:
         return function(sentences=tf.constant(batch, tf.string))["embeddings"].numpy()
 
-    return StringEncoder(embed, dim, f"SavedModel {path}")
+    count_tokens = None
+    if TOKEN_COUNTS_SIGNATURE in model.signatures:  # exports before it batch by characters
+        counts = model.signatures[TOKEN_COUNTS_SIGNATURE]
+
+        def count_tokens(batch: np.ndarray) -> np.ndarray:
+            return counts(sentences=tf.constant(batch, tf.string))["token_counts"].numpy()
+
+    return StringEncoder(embed, dim, f"SavedModel {path}", count_tokens)
 
 
 def saved_model_info(path: str | Path) -> Optional[dict]:

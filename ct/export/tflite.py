@@ -44,15 +44,17 @@ QUANTIZATIONS = ("none", "dynamic", "float16")
 
 
 def convert_saved_model(directory: str | Path, quantize: str = "none") -> bytes:
-    """The TFLite flatbuffer of a ct SavedModel's string signature (its ``from_ids``
-    signature if it has none)."""
+    """The TFLite flatbuffer of a ct SavedModel's string signature and its token counts
+    (its ``from_ids`` signature if it has no string signature)."""
     if quantize not in QUANTIZATIONS:
         raise ExportError(f"quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
     loaded = tf.saved_model.load(str(directory))
-    key = (saved_model.STRINGS_SIGNATURE if saved_model.STRINGS_SIGNATURE in loaded.signatures
-           else saved_model.IDS_SIGNATURE)
+    keys = ([saved_model.STRINGS_SIGNATURE]
+            if saved_model.STRINGS_SIGNATURE in loaded.signatures else [saved_model.IDS_SIGNATURE])
+    if saved_model.TOKEN_COUNTS_SIGNATURE in loaded.signatures:
+        keys.append(saved_model.TOKEN_COUNTS_SIGNATURE)
     del loaded
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(directory), signature_keys=[key])
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(directory), signature_keys=keys)
     # Builtins only, plus the tensorflow-text tokenizer ops as custom ops: no select-ops (Flex),
     # so the model runs on the plain TFLite runtime with tensorflow-text's op registrar.
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -135,4 +137,11 @@ def load_encoder(path: str | Path, num_threads: int | None = None) -> StringEnco
     def embed(batch: np.ndarray) -> np.ndarray:
         return runner(sentences=batch)["embeddings"]
 
-    return StringEncoder(embed, dim, f"TFLite {path}")
+    count_tokens = None
+    if saved_model.TOKEN_COUNTS_SIGNATURE in signatures:  # exports before it: by characters
+        counter = runner_of.get_signature_runner(saved_model.TOKEN_COUNTS_SIGNATURE)
+
+        def count_tokens(batch: np.ndarray) -> np.ndarray:
+            return counter(sentences=batch)["token_counts"]
+
+    return StringEncoder(embed, dim, f"TFLite {path}", count_tokens)
