@@ -114,8 +114,9 @@ the export folder holds:
 
 --format saved_model: a TensorFlow SavedModel folder (signatures serving_default: strings ->
   embeddings, tokenizer in the graph; from_ids: input_ids, attention_mask -> embeddings;
-  token_counts: strings -> tokens per sentence); it loads with tensorflow + tensorflow-text only. --format tflite: FILE.tflite with the same
-  string signature (tf-text ops as custom ops, other TF ops through select-ops);
+  token_counts: strings -> tokens per sentence); it loads with tensorflow + tensorflow-text
+  only. --format tflite: FILE.tflite with the same string signature (tf-text ops as custom
+  ops, other TF ops through select-ops);
   --quantize dynamic (int8 weights) or float16 makes it smaller. ct encode runs both.
 
 pushing: log in once with `huggingface-cli login` (or set HF_TOKEN); --token also works but

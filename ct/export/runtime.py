@@ -33,28 +33,27 @@ class StringEncoder:
         self.embedding_dim = int(embedding_dim)
         self.description = description
 
-    def _lengths(self, texts: Sequence[str], batch_size: int) -> list:
-        """What sentences are sorted by: token counts (in chunks), or characters."""
-        if self._count_tokens is None:
-            return [len(text) for text in texts]
+    def _token_counts(self, encoded: np.ndarray, batch_size: int) -> np.ndarray:
+        """The export's token count of each UTF-8 sentence in ``encoded``, counted in chunks."""
         chunk = max(batch_size, 1024)
-        return [int(count) for start in range(0, len(texts), chunk)
-                for count in self._count_tokens(np.array(
-                    [text.encode("utf-8") for text in texts[start:start + chunk]],
-                    dtype=object))]
+        return np.concatenate([np.zeros(0, np.int64)] + [
+            np.asarray(self._count_tokens(encoded[start:start + chunk]), np.int64)
+            for start in range(0, len(encoded), chunk)])
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = False,
                show_progress: bool = False,
                on_batch: Optional[Callable[[int], None]] = None) -> np.ndarray:
         """Embeds ``texts``; returns float32 ``[len(texts), dim]`` in input order."""
         vectors = np.zeros((len(texts), self.embedding_dim), np.float32)
-        order = np.argsort(self._lengths(texts, batch_size), kind="stable")[::-1]
+        encoded = np.array([text.encode("utf-8") for text in texts], dtype=object)
+        lengths = (self._token_counts(encoded, batch_size) if self._count_tokens is not None
+                   else [len(text) for text in texts])
+        order = np.argsort(lengths, kind="stable")[::-1]
         progress = Progress("encoding", total=len(texts), unit="sentence",
                             mode=as_mode(show_progress), every=batch_size * 50, leave=False)
         for start in range(0, len(texts), batch_size):
             index = order[start:start + batch_size]
-            batch = np.array([texts[i].encode("utf-8") for i in index], dtype=object)
-            vectors[index] = self._embed(batch)
+            vectors[index] = self._embed(encoded[index])
             progress.advance(len(index))
             if on_batch is not None:
                 on_batch(len(index))

@@ -35,6 +35,7 @@ from ct.modeling.sentence_transformers_layout import (NORMALIZE_MODULE,
 from ct.progress import Progress, as_mode
 from ct.templates import fill_template
 
+
 @tf.autograph.experimental.do_not_convert
 def _call_backbone(backbone, **inputs):
     """``backbone(**inputs)`` without AutoGraph: a Hugging Face TF model's code has no tensor-
